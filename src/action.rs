@@ -1,0 +1,252 @@
+//! Every side effect of a procedure is an [`Action`] value, run by an [`Executor`].
+//!
+//! Scripts never touch the machine themselves: the script API turns each call into an action
+//! (after the sandbox has checked it) and hands it to the executor of the run. `plan` uses the
+//! dry-run executor, which records; the live run executes.
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+/// One side effect, with everything needed to perform it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum Action {
+    /// Start a systemd unit and wait for its job.
+    UnitStart { unit: String },
+    /// Stop a systemd unit and wait for its job.
+    UnitStop { unit: String },
+    /// Restart a systemd unit and wait for its job.
+    UnitRestart { unit: String },
+    /// Enable a unit file.
+    UnitEnable { unit: String },
+    /// Disable a unit file (a unit that no longer exists is reported and skipped).
+    UnitDisable { unit: String },
+    /// Reload systemd's unit files.
+    DaemonReload,
+    /// Restart every Canopsis unit at once and wait until all are active again.
+    RestartCanopsis,
+    /// Stop every Canopsis unit.
+    StopCanopsis,
+    /// Start every Canopsis unit.
+    StartCanopsis,
+    /// Run an allow-listed program, without a shell.
+    Command(CommandSpec),
+    /// Append `line` to a file unless a line equal to it (or starting with `prefix`) exists.
+    EnsureLine {
+        path: PathBuf,
+        line: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        prefix: Option<String>,
+    },
+    /// Remove every line starting with `prefix`.
+    RemoveLines { path: PathBuf, prefix: String },
+    /// Replace every occurrence of a text in a file.
+    ReplaceInFile {
+        path: PathBuf,
+        from: String,
+        to: String,
+    },
+    /// Set a key of a TOML file, keeping its comments and layout.
+    TomlSet {
+        path: PathBuf,
+        key: String,
+        value: serde_json::Value,
+    },
+    /// Remove a key of a TOML file, keeping its comments and layout.
+    TomlRemove { path: PathBuf, key: String },
+    /// Set `KEY=value` in an environment file (`.env`, go-engines-vars.conf).
+    EnvSet {
+        path: PathBuf,
+        key: String,
+        value: String,
+    },
+    /// Run an SQL file with psql against `CPS_POSTGRES_URL`.
+    PsqlFile { path: PathBuf },
+    /// Run a JavaScript file with the MongoDB shell against `CPS_MONGO_URL`.
+    MongoFile { path: PathBuf },
+    /// Empty the Redis database of `CPS_REDIS_URL`.
+    RedisFlushdb,
+    /// Pause (the sandbox's `sleep`).
+    Wait { seconds: f64 },
+    /// A step a person must do; the run refuses until it is acknowledged.
+    Manual { text: String },
+}
+
+/// A program to run, without a shell.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CommandSpec {
+    /// The program, as allow-listed (a name looked up in PATH, or an absolute path).
+    pub program: String,
+    /// Its arguments, each passed as is.
+    pub args: Vec<String>,
+    /// Run as this user (with its login environment), not as root.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// Load the environment of go-engines-vars.conf.
+    pub engine_env: bool,
+    /// Working directory.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cwd: Option<PathBuf>,
+    /// Kill it after this many seconds.
+    pub timeout_secs: u64,
+    /// A non-zero exit is returned to the script instead of failing the step.
+    pub allow_failure: bool,
+}
+
+/// What a command printed and how it ended.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CommandOutput {
+    /// The exit code.
+    pub code: i64,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+}
+
+/// The result of an action.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Done, nothing to report.
+    Done,
+    /// A command's result.
+    Command(CommandOutput),
+}
+
+/// A read-only question about the machine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Query {
+    /// Is this unit active?
+    UnitActive(String),
+    /// Is this unit loaded or does its unit file exist?
+    UnitExists(String),
+    /// Does this file exist?
+    FileExists(PathBuf),
+    /// The text of this file.
+    ReadFile(PathBuf),
+}
+
+/// The answer to a [`Query`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer {
+    /// Yes or no.
+    Bool(bool),
+    /// A text (`None` when the file does not exist).
+    Text(Option<String>),
+}
+
+/// Why an action or a query failed.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ExecError(pub String);
+
+/// Performs actions and answers queries: live, or dry-run.
+pub trait Executor: Send + Sync {
+    /// Performs one action.
+    fn execute(&self, action: &Action) -> Result<Outcome, ExecError>;
+    /// Answers one query.
+    fn query(&self, query: &Query) -> Result<Answer, ExecError>;
+    /// Whether actions are only recorded.
+    fn is_dry_run(&self) -> bool;
+}
+
+impl Action {
+    /// A one-line human description, for plans, logs and STATUS.
+    pub fn describe(&self) -> String {
+        let p = |path: &PathBuf| path.display().to_string();
+        match self {
+            Action::UnitStart { unit } => format!("start {unit}"),
+            Action::UnitStop { unit } => format!("stop {unit}"),
+            Action::UnitRestart { unit } => format!("restart {unit}"),
+            Action::UnitEnable { unit } => format!("enable {unit}"),
+            Action::UnitDisable { unit } => format!("disable {unit}"),
+            Action::DaemonReload => "reload systemd unit files".into(),
+            Action::RestartCanopsis => "restart canopsis".into(),
+            Action::StopCanopsis => "stop canopsis".into(),
+            Action::StartCanopsis => "start canopsis".into(),
+            Action::Command(c) => {
+                let mut text = c.program.clone();
+                for arg in &c.args {
+                    text.push(' ');
+                    text.push_str(&shell_quote(arg));
+                }
+                if let Some(user) = &c.user {
+                    text.push_str(&format!(" (as {user})"));
+                }
+                if c.engine_env {
+                    text.push_str(" (with go-engines-vars.conf)");
+                }
+                text
+            }
+            Action::EnsureLine { path, line, .. } => format!("ensure line {line:?} in {}", p(path)),
+            Action::RemoveLines { path, prefix } => {
+                format!("remove lines starting with {prefix:?} from {}", p(path))
+            }
+            Action::ReplaceInFile { path, from, to } => {
+                format!("replace {from:?} with {to:?} in {}", p(path))
+            }
+            Action::TomlSet { path, key, value } => format!("set {key} = {value} in {}", p(path)),
+            Action::TomlRemove { path, key } => format!("remove {key} from {}", p(path)),
+            Action::EnvSet { path, key, value } => format!("set {key}={value} in {}", p(path)),
+            Action::PsqlFile { path } => format!("run SQL file {} on CPS_POSTGRES_URL", p(path)),
+            Action::MongoFile { path } => {
+                format!("run MongoDB script {} on CPS_MONGO_URL", p(path))
+            }
+            Action::RedisFlushdb => "flush the Redis database of CPS_REDIS_URL".into(),
+            Action::Wait { seconds } => format!("wait {seconds} s"),
+            Action::Manual { text } => format!("MANUAL: {text}"),
+        }
+    }
+}
+
+/// Quotes an argument for display only (commands never go through a shell).
+fn shell_quote(arg: &str) -> String {
+    let plain = !arg.is_empty()
+        && arg
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_=./:,@%+".contains(&b));
+    if plain {
+        arg.to_owned()
+    } else {
+        format!("'{}'", arg.replace('\'', r"'\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serializes_with_an_action_field() {
+        let action = Action::EnsureLine {
+            path: "/opt/canopsis/etc/webserver.conf".into(),
+            line: "a=1".into(),
+            prefix: None,
+        };
+        let json = serde_json::to_value(&action).unwrap();
+        assert_eq!(json["action"], "ensure_line");
+        assert_eq!(json["path"], "/opt/canopsis/etc/webserver.conf");
+        assert_eq!(
+            serde_json::to_value(Action::DaemonReload).unwrap()["action"],
+            "daemon_reload"
+        );
+    }
+
+    #[test]
+    fn describes_commands_quoted_for_reading() {
+        let action = Action::Command(CommandSpec {
+            program: "yum".into(),
+            args: vec!["--disablerepo=*".into(), "it's".into()],
+            user: Some("canopsis".into()),
+            engine_env: false,
+            cwd: None,
+            timeout_secs: 60,
+            allow_failure: false,
+        });
+        assert_eq!(
+            action.describe(),
+            r"yum '--disablerepo=*' 'it'\''s' (as canopsis)"
+        );
+    }
+}

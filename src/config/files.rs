@@ -1,0 +1,86 @@
+//! The only place that reads config files: the layers /usr/lib -> /etc -> /run, each with
+//! config.toml and config.d/*.toml drop-ins.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use super::ConfigError;
+
+/// The layer directories below a root, lowest priority first.
+pub const LAYERS: [&str; 3] = [
+    "usr/lib/canopsis-upgrade",
+    "etc/canopsis-upgrade",
+    "run/canopsis-upgrade",
+];
+
+/// A config file's name and text.
+#[derive(Debug, Clone)]
+pub struct Source {
+    /// Its path, for messages.
+    pub file: String,
+    /// Its text.
+    pub text: String,
+}
+
+/// The files to merge, in order: each layer's config.toml, then every drop-in by file name
+/// (a drop-in of a later layer hides the same-named one of an earlier layer).
+pub fn layered(root: &Path) -> Result<Vec<Source>, ConfigError> {
+    let mut main = Vec::new();
+    let mut dropins: BTreeMap<String, PathBuf> = BTreeMap::new();
+    for layer in LAYERS {
+        let dir = root.join(layer);
+        let file = dir.join("config.toml");
+        if file.exists() {
+            main.push(file);
+        }
+        for path in toml_files(&dir.join("config.d"))? {
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            dropins.insert(name, path);
+        }
+    }
+    main.into_iter()
+        .chain(dropins.into_values())
+        .map(|p| read(&p))
+        .collect()
+}
+
+/// One explicit file (`--config`).
+pub fn explicit(path: &Path) -> Result<Vec<Source>, ConfigError> {
+    Ok(vec![read(path)?])
+}
+
+fn read(path: &Path) -> Result<Source, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
+        file: path.display().to_string(),
+        reason: e.to_string(),
+    })?;
+    Ok(Source {
+        file: path.display().to_string(),
+        text,
+    })
+}
+
+fn toml_files(dir: &Path) -> Result<Vec<PathBuf>, ConfigError> {
+    let fail = |e: std::io::Error| ConfigError::Read {
+        file: dir.display().to_string(),
+        reason: e.to_string(),
+    };
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(fail(e)),
+    };
+    let mut files = Vec::new();
+    for entry in entries {
+        let path = entry.map_err(fail)?.path();
+        if path.extension().is_some_and(|e| e == "toml") && path.is_file() {
+            files.push(path);
+        }
+    }
+    Ok(files)
+}
+
+/// Reads a site index file named in the config.
+pub fn read_index(path: &Path) -> Result<Source, ConfigError> {
+    read(path)
+}

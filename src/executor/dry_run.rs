@@ -1,0 +1,49 @@
+//! The dry-run executor: performs nothing, answers plausibly, reads real files when they exist.
+
+use std::io;
+
+use crate::action::{Action, Answer, CommandOutput, ExecError, Executor, Outcome, Query};
+use crate::procedure::sandbox::Policy;
+
+/// Answers as a healthy standard install would, so that a plan shows every action.
+#[derive(Debug, Clone)]
+pub struct DryRunExecutor {
+    policy: Policy,
+}
+
+impl DryRunExecutor {
+    /// A dry run under the given sandbox rules (used to tell a missing file from a missing install).
+    pub fn new(policy: Policy) -> Self {
+        Self { policy }
+    }
+}
+
+impl Executor for DryRunExecutor {
+    fn execute(&self, action: &Action) -> Result<Outcome, ExecError> {
+        Ok(match action {
+            Action::Command(_) => Outcome::Command(CommandOutput::default()),
+            _ => Outcome::Done,
+        })
+    }
+
+    fn query(&self, query: &Query) -> Result<Answer, ExecError> {
+        Ok(match query {
+            // Units: a plan assumes the standard units exist and run.
+            Query::UnitActive(_) | Query::UnitExists(_) => Answer::Bool(true),
+            // A file missing from an install that is here is missing; on a machine without the
+            // install (planning ahead), assume the standard install has it.
+            Query::FileExists(path) => {
+                Answer::Bool(path.exists() || !self.policy.root_exists_for(path))
+            }
+            Query::ReadFile(path) => match std::fs::read_to_string(path) {
+                Ok(text) => Answer::Text(Some(text)),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => Answer::Text(None),
+                Err(e) => return Err(ExecError(format!("cannot read {}: {e}", path.display()))),
+            },
+        })
+    }
+
+    fn is_dry_run(&self) -> bool {
+        true
+    }
+}

@@ -1,0 +1,16 @@
+//! canopsis-upgrade: an upgrade daemon for Canopsis. See DESIGN in the README for the pipeline.
+
+pub mod action;
+pub mod apidoc;
+pub mod catalog;
+pub mod check;
+pub mod cli;
+pub mod config;
+pub mod detect;
+pub mod executor;
+pub mod install;
+pub mod plan;
+pub mod procedure;
+mod text;
+pub mod tomlfile;
+pub mod version;

@@ -1,0 +1,305 @@
+//! The upgrade plan: the ordered steps of an upgrade and the actions each one takes, computed by
+//! running every procedure of the path against an executor (a dry run for `plan`).
+
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::action::{Action, Executor};
+use crate::catalog::{Catalog, PathError};
+use crate::procedure::engine::CompiledScript;
+use crate::procedure::host::{Message, StepRecord};
+use crate::procedure::scripting::{ProcedureSettings, Scripting};
+use crate::procedure::{Hook, ScriptError, ScriptKind, ScriptSet};
+use crate::version::Version;
+
+/// Why there is no plan.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    /// No upgrade path.
+    #[error(transparent)]
+    Path(#[from] PathError),
+    /// Scripts that do not compile (all of them are listed).
+    #[error("{} script error(s):\n{}", .0.len(), list(.0))]
+    Compile(Vec<ScriptError>),
+    /// A step failed while running.
+    #[error("step {number} ({version} {hook}) failed: {error}")]
+    Step {
+        /// 1-based step number.
+        number: usize,
+        /// The release of the step, or `-`.
+        version: String,
+        /// The hook.
+        hook: String,
+        /// What went wrong, located in the script.
+        error: ScriptError,
+    },
+}
+
+fn list(errors: &[ScriptError]) -> String {
+    errors
+        .iter()
+        .map(|e| format!("  {e}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// One hook call of the pipeline, before it runs.
+#[derive(Debug, Clone)]
+pub struct StepSpec {
+    /// The release of the script (None: standard procedure or add-on).
+    pub version: Option<Version>,
+    /// The step's name in the plan: the hook, or the add-on's name.
+    pub hook: String,
+    /// The function called.
+    pub function: Hook,
+    /// Index of the script in [`Procedures::scripts`].
+    script: usize,
+}
+
+/// One step of a plan, with what it does.
+#[derive(Debug, Clone, Serialize)]
+pub struct Step {
+    /// The release of the script, or null.
+    pub version: Option<Version>,
+    /// `before_update`, `standard`, `after_update`, or an add-on's name.
+    pub hook: String,
+    /// The function called.
+    pub function: &'static str,
+    /// Where the script comes from.
+    pub script: String,
+    /// The script's SHA-256.
+    pub sha256: String,
+    /// The actions, in order.
+    pub actions: Vec<Action>,
+    /// What the script logged.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub messages: Vec<Message>,
+}
+
+/// A step a person must do.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ManualStep {
+    /// The release that asks for it, or null (add-on, standard procedure).
+    pub version: Option<Version>,
+    /// What to do.
+    pub text: String,
+}
+
+/// The exact ordered actions of an upgrade.
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    /// The installed version.
+    pub from: Version,
+    /// The target.
+    pub to: Version,
+    /// The edition.
+    pub edition: crate::install::Edition,
+    /// The install method.
+    pub install: crate::install::InstallMethod,
+    /// The releases passed through, in order.
+    pub path: Vec<Version>,
+    /// The steps, in execution order.
+    pub steps: Vec<Step>,
+    /// Every manual step, in order.
+    pub manual: Vec<ManualStep>,
+}
+
+/// The compiled procedures of one upgrade, ready to run step by step.
+pub struct Procedures {
+    scripting: Scripting,
+    scripts: Vec<CompiledScript>,
+    steps: Vec<StepSpec>,
+    path: Vec<Version>,
+}
+
+impl Procedures {
+    /// Computes the path, compiles every script it needs, and orders the steps.
+    pub fn prepare(
+        catalog: &Catalog,
+        scripts: &ScriptSet,
+        settings: ProcedureSettings,
+        executor: Arc<dyn Executor>,
+    ) -> Result<Self, PlanError> {
+        let path = catalog.path(&settings.context.from, &settings.context.to)?;
+        let scripting = Scripting::new(settings, executor);
+
+        let needed = std::iter::once(&scripts.standard)
+            .chain(path.iter().filter_map(|v| scripts.releases.get(v)))
+            .chain(scripts.addons.iter());
+        let mut compiled = Vec::new();
+        let mut errors = Vec::new();
+        for script in needed {
+            match scripting.compile(script) {
+                Ok(c) => compiled.push(c),
+                Err(e) => errors.push(e),
+            }
+        }
+        if !errors.is_empty() {
+            return Err(PlanError::Compile(errors));
+        }
+        let steps = order_steps(&compiled);
+        Ok(Self {
+            scripting,
+            scripts: compiled,
+            steps,
+            path,
+        })
+    }
+
+    /// The releases passed through.
+    pub fn path(&self) -> &[Version] {
+        &self.path
+    }
+
+    /// The steps, in execution order.
+    pub fn steps(&self) -> &[StepSpec] {
+        &self.steps
+    }
+
+    /// The compiled script of a step.
+    pub fn script_of(&self, step: &StepSpec) -> &CompiledScript {
+        &self.scripts[step.script]
+    }
+
+    /// Runs one step's hook against the executor.
+    pub fn run_step(&self, step: &StepSpec) -> Result<StepRecord, ScriptError> {
+        self.scripting
+            .call(self.script_of(step), step.function, step.version.clone())
+    }
+}
+
+/// before_update of each release, of each add-on; standard; after_update of each release, of
+/// each add-on. `compiled` holds the standard procedure, then releases in order, then add-ons.
+fn order_steps(compiled: &[CompiledScript]) -> Vec<StepSpec> {
+    let spec = |index: usize, function: Hook| {
+        let script = &compiled[index].script;
+        let (version, hook) = match &script.kind {
+            ScriptKind::Release(v) => (Some(v.clone()), function.function().to_owned()),
+            ScriptKind::Standard => (None, "standard".to_owned()),
+            ScriptKind::Addon(name) => (None, name.clone()),
+        };
+        StepSpec {
+            version,
+            hook,
+            function,
+            script: index,
+        }
+    };
+    let (standard, others): (Vec<_>, Vec<_>) =
+        (0..compiled.len()).partition(|&i| compiled[i].script.kind == ScriptKind::Standard);
+    let mut steps = Vec::new();
+    for hook in [Hook::BeforeUpdate, Hook::Standard, Hook::AfterUpdate] {
+        let candidates = if hook == Hook::Standard {
+            &standard
+        } else {
+            &others
+        };
+        steps.extend(
+            candidates
+                .iter()
+                .filter(|&&i| compiled[i].has(hook))
+                .map(|&i| spec(i, hook)),
+        );
+    }
+    steps
+}
+
+/// The plan of an upgrade: every step run against `executor` (a dry run).
+pub fn build(
+    catalog: &Catalog,
+    scripts: &ScriptSet,
+    settings: ProcedureSettings,
+    executor: Arc<dyn Executor>,
+) -> Result<Plan, PlanError> {
+    let (from, to) = (settings.context.from.clone(), settings.context.to.clone());
+    let (edition, install) = (settings.context.edition, settings.context.install);
+    let procedures = Procedures::prepare(catalog, scripts, settings, executor)?;
+    let mut steps = Vec::new();
+    let mut manual = Vec::new();
+    for (i, spec) in procedures.steps().iter().enumerate() {
+        let record = procedures.run_step(spec).map_err(|error| PlanError::Step {
+            number: i + 1,
+            version: spec.version.as_ref().map_or("-".into(), Version::to_string),
+            hook: spec.hook.clone(),
+            error,
+        })?;
+        manual.extend(record.actions.iter().filter_map(|a| match a {
+            Action::Manual { text } => Some(ManualStep {
+                version: spec.version.clone(),
+                text: text.clone(),
+            }),
+            _ => None,
+        }));
+        let script = &procedures.script_of(spec).script;
+        steps.push(Step {
+            version: spec.version.clone(),
+            hook: spec.hook.clone(),
+            function: spec.function.function(),
+            script: script.origin.clone(),
+            sha256: script.sha256.clone(),
+            actions: record.actions,
+            messages: record.messages,
+        });
+    }
+    Ok(Plan {
+        from,
+        to,
+        edition,
+        install,
+        path: procedures.path().to_vec(),
+        steps,
+        manual,
+    })
+}
+
+impl Plan {
+    /// The plan for a person to read.
+    pub fn to_text(&self) -> String {
+        use std::fmt::Write as _;
+        let mut out = String::new();
+        let path: Vec<&str> = self.path.iter().map(Version::as_str).collect();
+        let _ = writeln!(
+            out,
+            "Upgrade of Canopsis {} ({}) from {} to {}\nPath: {}\n",
+            self.edition,
+            self.install,
+            self.from,
+            self.to,
+            path.join(", ")
+        );
+        for (i, step) in self.steps.iter().enumerate() {
+            let version = step.version.as_ref().map_or("", Version::as_str);
+            let title = [version, &step.hook].join(" ");
+            let _ = writeln!(
+                out,
+                "{:>3}. {}  [{} sha256:{}]",
+                i + 1,
+                title.trim(),
+                step.script,
+                &step.sha256[..12]
+            );
+            if step.actions.is_empty() {
+                let _ = writeln!(out, "       (nothing to do for this install)");
+            }
+            for action in &step.actions {
+                let _ = writeln!(out, "       - {}", action.describe());
+            }
+            for message in &step.messages {
+                let _ = writeln!(out, "       {}: {}", message.level, message.text);
+            }
+        }
+        if !self.manual.is_empty() {
+            let _ = writeln!(
+                out,
+                "\nManual steps ({}), to do by hand and acknowledge before `run`:",
+                self.manual.len()
+            );
+            for m in &self.manual {
+                let version = m.version.as_ref().map_or("-", Version::as_str);
+                let _ = writeln!(out, "  - [{version}] {}", m.text);
+            }
+        }
+        out
+    }
+}

@@ -1,0 +1,177 @@
+//! The state a running script reaches through the API: its context, the sandbox, the executor,
+//! and what the current hook has done so far.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rhai::EvalAltResult;
+
+use super::engine::{Deadline, Limits};
+use super::sandbox::Policy;
+use crate::action::{Action, Answer, Executor, Outcome, Query};
+use crate::install::{Edition, InstallMethod};
+use crate::version::Version;
+
+/// What a script can know about the upgrade it is part of.
+#[derive(Debug, Clone)]
+pub struct ScriptContext {
+    /// The installed version.
+    pub from: Version,
+    /// The target version.
+    pub to: Version,
+    /// The edition.
+    pub edition: Edition,
+    /// The install method.
+    pub install: InstallMethod,
+    /// The Docker Compose project directory (compose installs).
+    pub compose_dir: Option<PathBuf>,
+    /// go-engines-vars.conf.
+    pub engine_env_file: PathBuf,
+    /// Default timeout of a command.
+    pub command_timeout: Duration,
+}
+
+/// A message a script logged.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Message {
+    /// `info` or `warn`.
+    pub level: &'static str,
+    /// The text.
+    pub text: String,
+}
+
+/// What one hook call did.
+#[derive(Debug, Clone, Default)]
+pub struct StepRecord {
+    /// The actions, in order.
+    pub actions: Vec<Action>,
+    /// What it logged.
+    pub messages: Vec<Message>,
+}
+
+/// The script API's view of the world, shared by every registered function.
+pub struct Host {
+    /// The upgrade's context.
+    pub ctx: ScriptContext,
+    policy: Policy,
+    executor: Arc<dyn Executor>,
+    deadline: Arc<Deadline>,
+    limits: Limits,
+    current: Mutex<(Option<Version>, StepRecord)>,
+}
+
+/// A script-facing error.
+pub type ApiResult<T> = Result<T, Box<EvalAltResult>>;
+
+/// An error raised at the script's call site.
+pub fn script_error(message: impl Into<String>) -> Box<EvalAltResult> {
+    EvalAltResult::ErrorRuntime(message.into().into(), rhai::Position::NONE).into()
+}
+
+impl Host {
+    /// A host for one plan or run.
+    pub fn new(
+        ctx: ScriptContext,
+        policy: Policy,
+        executor: Arc<dyn Executor>,
+        deadline: Arc<Deadline>,
+        limits: Limits,
+    ) -> Self {
+        Self {
+            ctx,
+            policy,
+            executor,
+            deadline,
+            limits,
+            current: Mutex::new((None, StepRecord::default())),
+        }
+    }
+
+    /// Prepares for a hook call of the script of `version` (None: standard or add-on).
+    pub fn begin(&self, version: Option<Version>) {
+        *self.current.lock().unwrap() = (version, StepRecord::default());
+        self.deadline.arm(self.limits.timeout);
+    }
+
+    /// Ends the hook call and returns what it did.
+    pub fn finish(&self) -> StepRecord {
+        self.deadline.disarm();
+        std::mem::take(&mut self.current.lock().unwrap().1)
+    }
+
+    /// The release whose script runs (the target for the standard procedure and add-ons).
+    pub fn script_version(&self) -> Version {
+        self.current
+            .lock()
+            .unwrap()
+            .0
+            .clone()
+            .unwrap_or_else(|| self.ctx.to.clone())
+    }
+
+    /// Whether actions are only recorded.
+    pub fn dry_run(&self) -> bool {
+        self.executor.is_dry_run()
+    }
+
+    /// Performs an action (already checked by the sandbox) and records it.
+    pub fn perform(&self, action: Action) -> ApiResult<Outcome> {
+        if self.current.lock().unwrap().1.actions.len() >= self.limits.max_actions {
+            return Err(script_error(format!(
+                "stopped: more than {} actions in one hook",
+                self.limits.max_actions
+            )));
+        }
+        let started = Instant::now();
+        let outcome = self.executor.execute(&action);
+        self.deadline.extend(started.elapsed());
+        let outcome = outcome.map_err(|e| script_error(format!("{}: {e}", action.describe())))?;
+        self.current.lock().unwrap().1.actions.push(action);
+        Ok(outcome)
+    }
+
+    /// Asks the executor a question.
+    pub fn ask(&self, query: Query) -> ApiResult<Answer> {
+        let started = Instant::now();
+        let answer = self.executor.query(&query);
+        self.deadline.extend(started.elapsed());
+        answer.map_err(|e| script_error(e.to_string()))
+    }
+
+    /// Records a message of the script.
+    pub fn say(&self, level: &'static str, text: String) {
+        self.current
+            .lock()
+            .unwrap()
+            .1
+            .messages
+            .push(Message { level, text });
+    }
+
+    /// The real path of a file the script names, when the sandbox allows it.
+    pub fn path(&self, path: &str) -> ApiResult<PathBuf> {
+        self.policy
+            .check_path(path)
+            .map_err(|v| script_error(v.to_string()))
+    }
+
+    /// The full name of a unit the script names, when the sandbox allows it.
+    pub fn unit(&self, unit: &str) -> ApiResult<String> {
+        self.policy
+            .check_unit(unit)
+            .map_err(|v| script_error(v.to_string()))
+    }
+
+    /// Accepts an allow-listed program.
+    pub fn program(&self, program: &str) -> ApiResult<()> {
+        self.policy
+            .check_command(program)
+            .map_err(|v| script_error(v.to_string()))
+    }
+
+    /// The sandbox's rules.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+}
