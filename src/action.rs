@@ -39,6 +39,16 @@ pub enum Action {
         #[serde(skip_serializing_if = "Option::is_none")]
         prefix: Option<String>,
     },
+    /// Write a whole file (atomically).
+    WriteFile { path: PathBuf, text: String },
+    /// Point `link` at `target`, replacing what `link` was (like `ln -sfn`).
+    Symlink { link: PathBuf, target: PathBuf },
+    /// Write a drop-in `/etc/systemd/system/<unit>.d/<name>.conf` (then reload systemd).
+    UnitDropin {
+        unit: String,
+        name: String,
+        text: String,
+    },
     /// Remove every line starting with `prefix`.
     RemoveLines { path: PathBuf, prefix: String },
     /// Replace every occurrence of a text in a file.
@@ -125,6 +135,8 @@ pub enum Query {
     FileExists(PathBuf),
     /// The text of this file.
     ReadFile(PathBuf),
+    /// The regular files below this directory (recursively) whose names end with a suffix.
+    ListFiles { dir: PathBuf, suffix: String },
 }
 
 /// The answer to a [`Query`].
@@ -134,6 +146,8 @@ pub enum Answer {
     Bool(bool),
     /// A text (`None` when the file does not exist).
     Text(Option<String>),
+    /// Paths, sorted.
+    Paths(Vec<PathBuf>),
 }
 
 /// Why an action or a query failed.
@@ -180,6 +194,11 @@ impl Action {
                 text
             }
             Action::EnsureLine { path, line, .. } => format!("ensure line {line:?} in {}", p(path)),
+            Action::WriteFile { path, text } => format!("write {} ({} bytes)", p(path), text.len()),
+            Action::Symlink { link, target } => format!("link {} -> {}", p(link), p(target)),
+            Action::UnitDropin { unit, name, text } => {
+                format!("write drop-in {unit}.d/{name}.conf ({} bytes)", text.len())
+            }
             Action::RemoveLines { path, prefix } => {
                 format!("remove lines starting with {prefix:?} from {}", p(path))
             }

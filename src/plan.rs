@@ -10,7 +10,7 @@ use crate::catalog::{Catalog, PathError};
 use crate::procedure::engine::CompiledScript;
 use crate::procedure::host::{Message, StepRecord};
 use crate::procedure::scripting::{ProcedureSettings, Scripting};
-use crate::procedure::{Hook, ScriptError, ScriptKind, ScriptSet};
+use crate::procedure::{Hook, ScriptError, ScriptKind, ScriptSet, PIPELINE};
 use crate::version::Version;
 
 /// Why there is no plan.
@@ -62,7 +62,7 @@ pub struct StepSpec {
 pub struct Step {
     /// The release of the script, or null.
     pub version: Option<Version>,
-    /// `before_update`, `standard`, `after_update`, or an add-on's name.
+    /// `before_update`, `standard`, `after_packages`, `after_update`, or an add-on's name.
     pub hook: String,
     /// The function called.
     pub function: &'static str,
@@ -169,38 +169,28 @@ impl Procedures {
     }
 }
 
-/// before_update of each release, of each add-on; standard; after_update of each release, of
-/// each add-on. `compiled` holds the standard procedure, then releases in order, then add-ons.
+/// For each hook of the pipeline in turn: the standard procedure's, or each release's then each
+/// add-on's. `compiled` holds the standard procedure, then releases in order, then add-ons.
 fn order_steps(compiled: &[CompiledScript]) -> Vec<StepSpec> {
-    let spec = |index: usize, function: Hook| {
-        let script = &compiled[index].script;
-        let (version, hook) = match &script.kind {
-            ScriptKind::Release(v) => (Some(v.clone()), function.function().to_owned()),
-            ScriptKind::Standard => (None, "standard".to_owned()),
-            ScriptKind::Addon(name) => (None, name.clone()),
-        };
-        StepSpec {
-            version,
-            hook,
-            function,
-            script: index,
-        }
-    };
-    let (standard, others): (Vec<_>, Vec<_>) =
-        (0..compiled.len()).partition(|&i| compiled[i].script.kind == ScriptKind::Standard);
     let mut steps = Vec::new();
-    for hook in [Hook::BeforeUpdate, Hook::Standard, Hook::AfterUpdate] {
-        let candidates = if hook == Hook::Standard {
-            &standard
-        } else {
-            &others
-        };
-        steps.extend(
-            candidates
-                .iter()
-                .filter(|&&i| compiled[i].has(hook))
-                .map(|&i| spec(i, hook)),
-        );
+    for hook in PIPELINE {
+        for (index, c) in compiled.iter().enumerate() {
+            let is_standard = c.script.kind == ScriptKind::Standard;
+            if is_standard != hook.is_standard() || !c.has(hook) {
+                continue;
+            }
+            let (version, name) = match &c.script.kind {
+                ScriptKind::Release(v) => (Some(v.clone()), hook.function().to_owned()),
+                ScriptKind::Standard => (None, "standard".to_owned()),
+                ScriptKind::Addon(name) => (None, name.clone()),
+            };
+            steps.push(StepSpec {
+                version,
+                hook: name,
+                function: hook,
+                script: index,
+            });
+        }
     }
     steps
 }
@@ -270,7 +260,11 @@ impl Plan {
         );
         for (i, step) in self.steps.iter().enumerate() {
             let version = step.version.as_ref().map_or("", Version::as_str);
-            let title = [version, &step.hook].join(" ");
+            let title = if step.hook == step.function {
+                format!("{version} {}", step.hook)
+            } else {
+                format!("{version} {} ({})", step.hook, step.function)
+            };
             let _ = writeln!(
                 out,
                 "{:>3}. {}  [{} sha256:{}]",

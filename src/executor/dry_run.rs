@@ -40,6 +40,10 @@ impl Executor for DryRunExecutor {
                 Err(e) if e.kind() == io::ErrorKind::NotFound => Answer::Text(None),
                 Err(e) => return Err(ExecError(format!("cannot read {}: {e}", path.display()))),
             },
+            Query::ListFiles { dir, suffix } => Answer::Paths(
+                super::list_files(dir, suffix)
+                    .map_err(|e| ExecError(format!("cannot list {}: {e}", dir.display())))?,
+            ),
         })
     }
 

@@ -218,6 +218,30 @@ fn register_units(r: &mut Registrar, host: &Arc<Host>) {
     }
     let h = host.clone();
     r.def(
+        "unit_dropin",
+        ["unit", "name", "text"],
+        "Writes /etc/systemd/system/<unit>.d/<name>.conf (replacing it) and reloads systemd.",
+        move |unit: &str, name: &str, text: &str| -> ApiResult<()> {
+            let unit = h.unit(unit)?;
+            let valid = !name.is_empty()
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_".contains(&b));
+            if !valid {
+                return Err(script_error(format!(
+                    "unit_dropin: {name:?} must be a plain name (letters, digits, - and _)"
+                )));
+            }
+            h.perform(Action::UnitDropin {
+                unit,
+                name: name.into(),
+                text: text.into(),
+            })
+            .map(drop)
+        },
+    );
+    let h = host.clone();
+    r.def(
         "unit_active",
         ["unit"],
         "Whether a unit is active (a plan assumes yes).",
@@ -301,6 +325,45 @@ fn register_files(r: &mut Registrar, host: &Arc<Host>) {
             let line = single_line(line)?;
             let prefix = Some(non_empty("prefix", prefix)?);
             h.perform(Action::EnsureLine { path, line, prefix }).map(drop)
+        },
+    );
+    let h = host.clone();
+    r.def(
+        "write_file",
+        ["path", "text"],
+        "Writes a whole file (atomically), replacing what was there.",
+        move |path: &str, text: &str| -> ApiResult<()> {
+            let path = h.path(path)?;
+            h.perform(Action::WriteFile {
+                path,
+                text: text.into(),
+            })
+            .map(drop)
+        },
+    );
+    let h = host.clone();
+    r.def(
+        "symlink",
+        ["target", "link"],
+        "Points `link` at `target`, replacing what `link` was (`ln -sfn target link`); both below the roots.",
+        move |target: &str, link: &str| -> ApiResult<()> {
+            let target = h.path(target)?;
+            // The link itself is checked, not what it points to now.
+            let link = h.path_of_link(link)?;
+            h.perform(Action::Symlink { link, target }).map(drop)
+        },
+    );
+    let h = host.clone();
+    r.def(
+        "list_files",
+        ["dir", "suffix"],
+        "The files below a directory (recursively) whose names end with `suffix`, sorted (like `find dir -name '*suffix' | sort`).",
+        move |dir: &str, suffix: &str| -> ApiResult<Array> {
+            let dir = h.path(dir)?;
+            match h.ask(Query::ListFiles { dir, suffix: suffix.into() })? {
+                Answer::Paths(paths) => Ok(paths.into_iter().map(|p| Dynamic::from(p.display().to_string())).collect()),
+                other => Err(mismatch("a listing", &other)),
+            }
         },
     );
     let h = host.clone();
@@ -557,19 +620,22 @@ fn command(host: &Host, program: &str, args: Array, options: Map) -> ApiResult<M
 fn read(host: &Host, path: std::path::PathBuf) -> ApiResult<Option<String>> {
     match host.ask(Query::ReadFile(path))? {
         Answer::Text(text) => Ok(text),
-        Answer::Bool(_) => Err(script_error(
-            "internal error: the executor answered a file read with a boolean",
-        )),
+        other => Err(mismatch("a file read", &other)),
     }
 }
 
 fn boolean(answer: Answer) -> ApiResult<bool> {
     match answer {
         Answer::Bool(b) => Ok(b),
-        Answer::Text(_) => Err(script_error(
-            "internal error: the executor answered a yes/no question with a text",
-        )),
+        other => Err(mismatch("a yes/no question", &other)),
     }
+}
+
+/// An executor that answers the wrong kind of question is a bug of ours, not of the script.
+fn mismatch(question: &str, answer: &Answer) -> Box<rhai::EvalAltResult> {
+    script_error(format!(
+        "internal error: the executor answered {question} with {answer:?}"
+    ))
 }
 
 fn single_line(text: &str) -> ApiResult<String> {

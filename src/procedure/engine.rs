@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use rhai::{CallFnOptions, Dynamic, Engine, EvalAltResult, Position, Scope, AST};
 
-use super::{Hook, Script, ScriptError, ScriptKind, HOOKS};
+use super::{Hook, Script, ScriptError, ScriptKind, HOOKS, STANDARD_HOOKS};
 
 /// The resource limits of one hook call.
 #[derive(Debug, Clone, PartialEq)]
@@ -150,7 +150,7 @@ pub fn compile(engine: &Engine, script: &Script) -> Result<CompiledScript, Scrip
         message,
     };
     let wanted: &[Hook] = match script.kind {
-        ScriptKind::Standard => &[Hook::Standard],
+        ScriptKind::Standard => &STANDARD_HOOKS,
         _ => &HOOKS,
     };
     let mut hooks = Vec::new();

@@ -156,6 +156,18 @@ impl Host {
             .map_err(|v| script_error(v.to_string()))
     }
 
+    /// The path of a link to (re)create: its directory is resolved, not the link itself.
+    pub fn path_of_link(&self, path: &str) -> ApiResult<PathBuf> {
+        let given = std::path::Path::new(path);
+        let (Some(dir), Some(name)) = (given.parent(), given.file_name()) else {
+            return Err(script_error(format!("{path:?} is not a file path")));
+        };
+        if name == ".." {
+            return Err(script_error(format!("{path:?} is not a file path")));
+        }
+        Ok(self.path(&dir.display().to_string())?.join(name))
+    }
+
     /// The full name of a unit the script names, when the sandbox allows it.
     pub fn unit(&self, unit: &str) -> ApiResult<String> {
         self.policy

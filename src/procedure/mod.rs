@@ -17,17 +17,35 @@ pub use discover::ScriptSet;
 pub use engine::{CompiledScript, Limits};
 pub use scripting::{ProcedureSettings, Scripting};
 
-/// The hooks a release or add-on script may define.
-pub const HOOKS: [Hook; 2] = [Hook::BeforeUpdate, Hook::AfterUpdate];
+/// The hooks a release or add-on script may define, in pipeline order.
+pub const HOOKS: [Hook; 3] = [Hook::BeforeUpdate, Hook::AfterPackages, Hook::AfterUpdate];
+
+/// The two halves of the standard procedure (`scripts/standard.rhai`).
+pub const STANDARD_HOOKS: [Hook; 2] = [Hook::UpdatePackages, Hook::Reconfigure];
+
+/// Every hook, in the order of the pipeline: the release notes' steps go before the standard
+/// procedure, between its package update and its provisioning (the migration guides' "run the
+/// migration scripts before provisioning"), or after the restart.
+pub const PIPELINE: [Hook; 5] = [
+    Hook::BeforeUpdate,
+    Hook::UpdatePackages,
+    Hook::AfterPackages,
+    Hook::Reconfigure,
+    Hook::AfterUpdate,
+];
 
 /// A function of a script that the pipeline calls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Hook {
-    /// Before the standard procedure.
+    /// Release/add-on: before the standard procedure, Canopsis still running.
     BeforeUpdate,
-    /// The standard procedure itself (`scripts/standard.rhai`).
-    Standard,
-    /// After the standard procedure.
+    /// Standard procedure: update the packages (or images).
+    UpdatePackages,
+    /// Release/add-on: after the package update, before provisioning.
+    AfterPackages,
+    /// Standard procedure: provisioning (canopsinit, canopsis-reconfigure), reload, restart.
+    Reconfigure,
+    /// Release/add-on: after the standard procedure.
     AfterUpdate,
 }
 
@@ -36,9 +54,16 @@ impl Hook {
     pub fn function(self) -> &'static str {
         match self {
             Hook::BeforeUpdate => "before_update",
-            Hook::Standard => "standard",
+            Hook::UpdatePackages => "update_packages",
+            Hook::AfterPackages => "after_packages",
+            Hook::Reconfigure => "reconfigure",
             Hook::AfterUpdate => "after_update",
         }
+    }
+
+    /// Whether the standard procedure defines it.
+    pub fn is_standard(self) -> bool {
+        STANDARD_HOOKS.contains(&self)
     }
 }
 
