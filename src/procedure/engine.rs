@@ -1,6 +1,7 @@
 //! The sandboxed Rhai engine: limits, disabled features, compilation, hook calls, and error
 //! locations.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -44,39 +45,57 @@ impl Default for Limits {
     }
 }
 
-/// The wall-clock deadline of the hook call under way, checked through `on_progress`.
+/// Watches the hook call under way: its wall-clock deadline (checked through `on_progress`) and
+/// the last statement it reached (Rhai gives limit errors no position of their own).
 #[derive(Debug, Default)]
-pub struct Deadline {
-    at: Mutex<Option<Instant>>,
-    /// Time spent inside actions, which does not count against the script.
-    paused: Mutex<Duration>,
+pub struct Watch {
+    deadline: Mutex<Option<Instant>>,
+    /// Line and column of the last statement, packed as `line << 32 | column`.
+    last_step: AtomicU64,
 }
 
-impl Deadline {
+impl Watch {
     /// Arms the deadline for a call starting now.
     pub fn arm(&self, timeout: Duration) {
-        *self.at.lock().unwrap() = Some(Instant::now() + timeout);
+        *self.deadline.lock().unwrap() = Some(Instant::now() + timeout);
+        self.last_step.store(0, Ordering::Relaxed);
     }
 
     /// Disarms it.
     pub fn disarm(&self) {
-        *self.at.lock().unwrap() = None;
+        *self.deadline.lock().unwrap() = None;
     }
 
     /// Moves the deadline later by the time an action took (a long command is not the
     /// script's fault; commands have their own timeout).
     pub fn extend(&self, by: Duration) {
-        if let Some(at) = self.at.lock().unwrap().as_mut() {
+        if let Some(at) = self.deadline.lock().unwrap().as_mut() {
             *at += by;
         }
-        *self.paused.lock().unwrap() += by;
     }
 
     fn passed(&self) -> bool {
-        self.at
+        self.deadline
             .lock()
             .unwrap()
             .is_some_and(|at| Instant::now() >= at)
+    }
+
+    fn step(&self, pos: Position) {
+        if let (Some(line), Some(column)) = (pos.line(), pos.position()) {
+            self.last_step
+                .store((line as u64) << 32 | column as u64, Ordering::Relaxed);
+        }
+    }
+
+    fn last_step(&self) -> (Option<usize>, Option<usize>) {
+        match self.last_step.load(Ordering::Relaxed) {
+            0 => (None, None),
+            packed => (
+                Some((packed >> 32) as usize),
+                Some((packed & 0xffff_ffff) as usize),
+            ),
+        }
     }
 }
 
@@ -84,7 +103,8 @@ impl Deadline {
 const DEADLINE_TOKEN: &str = "deadline";
 
 /// A new engine with the sandbox's restrictions and limits, and no script API yet.
-pub fn sandboxed_engine(limits: &Limits, deadline: Arc<Deadline>) -> Engine {
+#[allow(deprecated)] // register_debugger is stable in use but marked volatile by Rhai.
+pub fn sandboxed_engine(limits: &Limits, watch: Arc<Watch>) -> Engine {
     let mut engine = Engine::new();
     // No modules: `import` is a syntax error, and nothing could be resolved anyway.
     engine.set_module_resolver(rhai::module_resolvers::DummyModuleResolver::new());
@@ -99,9 +119,19 @@ pub fn sandboxed_engine(limits: &Limits, deadline: Arc<Deadline>) -> Engine {
     engine.set_max_map_size(limits.max_map_size);
     engine.set_max_variables(1_000);
     engine.set_max_functions(1_000);
+    let stepper = watch.clone();
+    engine.register_debugger(
+        |_, debugger| debugger,
+        move |_, event, _, _, pos| {
+            if matches!(event, rhai::debugger::DebuggerEvent::Step) {
+                stepper.step(pos);
+            }
+            Ok(rhai::debugger::DebuggerCommand::StepInto)
+        },
+    );
     engine.on_progress(move |ops| {
         // Reading the clock every 256 operations keeps the check cheap and the stop prompt.
-        if ops % 256 == 0 && deadline.passed() {
+        if ops % 256 == 0 && watch.passed() {
             Some(Dynamic::from(DEADLINE_TOKEN))
         } else {
             None
@@ -186,6 +216,7 @@ pub fn call_hook(
     compiled: &CompiledScript,
     hook: Hook,
     limits: &Limits,
+    watch: &Watch,
 ) -> Result<(), ScriptError> {
     let options = CallFnOptions::new().eval_ast(true).rewind_scope(true);
     engine
@@ -197,17 +228,21 @@ pub fn call_hook(
             (),
         )
         .map(|_| ())
-        .map_err(|err| located(&compiled.script.origin, *err, limits))
+        .map_err(|err| located(&compiled.script.origin, *err, limits, watch))
 }
 
 /// The innermost error of a call chain, with its line and column.
-fn located(origin: &str, err: EvalAltResult, limits: &Limits) -> ScriptError {
+fn located(origin: &str, err: EvalAltResult, limits: &Limits, watch: &Watch) -> ScriptError {
     let mut err = err;
     // Errors in a function called by the hook are wrapped: the innermost one is the cause.
     while let EvalAltResult::ErrorInFunctionCall(_, _, inner, _) = err {
         err = *inner;
     }
-    let (line, column) = position(err.position());
+    // Limit errors lose their position at function boundaries: use the last statement reached.
+    let (line, column) = match position(err.position()) {
+        (None, _) => watch.last_step(),
+        known => known,
+    };
     let message = match err {
         EvalAltResult::ErrorRuntime(value, _) => value.to_string(),
         EvalAltResult::ErrorTerminated(token, _) if token.to_string() == DEADLINE_TOKEN => {

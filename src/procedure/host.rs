@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use rhai::EvalAltResult;
 
-use super::engine::{Deadline, Limits};
+use super::engine::{Limits, Watch};
 use super::sandbox::Policy;
 use crate::action::{Action, Answer, Executor, Outcome, Query};
 use crate::install::{Edition, InstallMethod};
@@ -56,7 +56,7 @@ pub struct Host {
     pub ctx: ScriptContext,
     policy: Policy,
     executor: Arc<dyn Executor>,
-    deadline: Arc<Deadline>,
+    watch: Arc<Watch>,
     limits: Limits,
     current: Mutex<(Option<Version>, StepRecord)>,
 }
@@ -75,14 +75,14 @@ impl Host {
         ctx: ScriptContext,
         policy: Policy,
         executor: Arc<dyn Executor>,
-        deadline: Arc<Deadline>,
+        watch: Arc<Watch>,
         limits: Limits,
     ) -> Self {
         Self {
             ctx,
             policy,
             executor,
-            deadline,
+            watch,
             limits,
             current: Mutex::new((None, StepRecord::default())),
         }
@@ -91,12 +91,12 @@ impl Host {
     /// Prepares for a hook call of the script of `version` (None: standard or add-on).
     pub fn begin(&self, version: Option<Version>) {
         *self.current.lock().unwrap() = (version, StepRecord::default());
-        self.deadline.arm(self.limits.timeout);
+        self.watch.arm(self.limits.timeout);
     }
 
     /// Ends the hook call and returns what it did.
     pub fn finish(&self) -> StepRecord {
-        self.deadline.disarm();
+        self.watch.disarm();
         std::mem::take(&mut self.current.lock().unwrap().1)
     }
 
@@ -125,7 +125,7 @@ impl Host {
         }
         let started = Instant::now();
         let outcome = self.executor.execute(&action);
-        self.deadline.extend(started.elapsed());
+        self.watch.extend(started.elapsed());
         let outcome = outcome.map_err(|e| script_error(format!("{}: {e}", action.describe())))?;
         self.current.lock().unwrap().1.actions.push(action);
         Ok(outcome)
@@ -135,7 +135,7 @@ impl Host {
     pub fn ask(&self, query: Query) -> ApiResult<Answer> {
         let started = Instant::now();
         let answer = self.executor.query(&query);
-        self.deadline.extend(started.elapsed());
+        self.watch.extend(started.elapsed());
         answer.map_err(|e| script_error(e.to_string()))
     }
 

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use super::api::{self, ApiDoc};
-use super::engine::{self, CompiledScript, Deadline, Limits};
+use super::engine::{self, CompiledScript, Limits, Watch};
 use super::host::{Host, ScriptContext, StepRecord};
 use super::sandbox::Policy;
 use super::{Hook, Script, ScriptError};
@@ -25,6 +25,7 @@ pub struct ProcedureSettings {
 pub struct Scripting {
     engine: rhai::Engine,
     host: Arc<Host>,
+    watch: Arc<Watch>,
     limits: Limits,
     docs: Vec<ApiDoc>,
 }
@@ -32,19 +33,20 @@ pub struct Scripting {
 impl Scripting {
     /// An engine whose API acts through `executor`.
     pub fn new(settings: ProcedureSettings, executor: Arc<dyn Executor>) -> Self {
-        let deadline = Arc::new(Deadline::default());
-        let mut engine = engine::sandboxed_engine(&settings.limits, deadline.clone());
+        let watch = Arc::new(Watch::default());
+        let mut engine = engine::sandboxed_engine(&settings.limits, watch.clone());
         let host = Arc::new(Host::new(
             settings.context,
             settings.policy,
             executor,
-            deadline,
+            watch.clone(),
             settings.limits.clone(),
         ));
         let docs = api::register(&mut engine, &host);
         Self {
             engine,
             host,
+            watch,
             limits: settings.limits,
             docs,
         }
@@ -63,7 +65,7 @@ impl Scripting {
         version: Option<Version>,
     ) -> Result<StepRecord, ScriptError> {
         self.host.begin(version);
-        let result = engine::call_hook(&self.engine, compiled, hook, &self.limits);
+        let result = engine::call_hook(&self.engine, compiled, hook, &self.limits, &self.watch);
         let record = self.host.finish();
         result.map(|()| record)
     }

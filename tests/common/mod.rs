@@ -1,0 +1,91 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The built binary.
+pub fn binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_canopsis-upgrade"))
+}
+
+/// A private config directory holding `config.toml` with the given text; site script
+/// directories point inside it so the machine's /etc never leaks in.
+pub struct Site {
+    pub dir: tempfile::TempDir,
+}
+
+impl Site {
+    /// A site with `extra` appended to a config that isolates script directories.
+    pub fn new(extra: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("releases.d")).unwrap();
+        std::fs::create_dir_all(dir.path().join("addons.d")).unwrap();
+        let site = Self { dir };
+        let config = format!(
+            "[scripts]\nrelease_dirs = [\"{}\"]\naddon_dirs = [\"{}\"]\n{extra}",
+            site.path("releases.d").display(),
+            site.path("addons.d").display()
+        );
+        std::fs::write(site.config(), config).unwrap();
+        site
+    }
+
+    /// A path inside the site directory.
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    /// The config file.
+    pub fn config(&self) -> PathBuf {
+        self.path("config.toml")
+    }
+
+    /// Writes a file inside the site directory.
+    pub fn write(&self, rel: &str, text: &str) -> PathBuf {
+        let path = self.path(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    /// Runs the binary with `--config` of this site.
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().unwrap()
+    }
+
+    /// The command, to add environment before running.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(binary());
+        command.arg("--config").arg(self.config()).args(args);
+        command
+    }
+}
+
+/// Stdout as text.
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// Stderr as text.
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Runs `plan --format json` and parses it, panicking with stderr on failure.
+pub fn plan_json(site: &Site, args: &[&str]) -> serde_json::Value {
+    let mut all = vec!["plan", "--format", "json"];
+    all.extend_from_slice(args);
+    let output = site.run(&all);
+    assert!(
+        output.status.success(),
+        "plan {args:?} failed: {}",
+        stderr(&output)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+/// Whether a path exists, for "nothing touched" checks.
+pub fn exists(path: &Path) -> bool {
+    path.exists()
+}
