@@ -66,7 +66,7 @@ pub enum PathError {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct IndexFile {
-    releases: BTreeMap<String, toml::Spanned<EntryInput>>,
+    releases: BTreeMap<toml::Spanned<String>, EntryInput>,
 }
 
 #[derive(Deserialize)]
@@ -107,9 +107,10 @@ impl Catalog {
         let file: IndexFile = toml::from_str(text)
             .map_err(|e| at(e.span().unwrap_or(0..0), e.message().to_owned()))?;
         for (key, entry) in file.releases {
-            let span = entry.span();
+            let span = key.span();
+            let key = key.into_inner();
             let version = Version::parse(&key).map_err(|e| at(span.clone(), e.to_string()))?;
-            let (date, withdrawn) = match entry.into_inner() {
+            let (date, withdrawn) = match entry {
                 EntryInput::Date(d) => (Some(d), None),
                 EntryInput::Detailed(d) => (d.date, d.withdrawn),
             };
@@ -284,10 +285,10 @@ mod tests {
                 "[releases]\n\"4.5.0\" = 2022-02-18\n\"4.x\" = 2022-03-01\n",
             )
             .unwrap_err();
-        assert_eq!((err.line, err.column), (3, 9), "{err}");
+        assert_eq!((err.line, err.column), (3, 1), "{err}");
         assert!(
             err.to_string()
-                .starts_with("site.toml:3:9: malformed version"),
+                .starts_with("site.toml:3:1: malformed version"),
             "{err}"
         );
         let err = catalog

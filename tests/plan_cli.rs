@@ -158,7 +158,7 @@ fn a_site_index_makes_a_newer_target_known() {
     site.write("index.toml", "[releases]\n\"24.10\" = 2024-11-05\n");
     let output = site.run(&["plan", "--from", "24.04.3", "--to", "24.10.0"]);
     let err = stderr(&output);
-    assert!(err.contains("index.toml:2:10: malformed version"), "{err}");
+    assert!(err.contains("index.toml:2:1: malformed version"), "{err}");
 }
 
 #[test]
