@@ -296,4 +296,22 @@ mod tests {
             .unwrap_err();
         assert_eq!(err.line, 3, "{err}");
     }
+
+    proptest::proptest! {
+        #[test]
+        fn a_path_is_every_release_strictly_after_up_to_the_target(i in 0usize..126, j in 0usize..126) {
+            let catalog = Catalog::bundled();
+            let all: Vec<&Version> = catalog.releases().map(|r| &r.version).collect();
+            let (from, to) = (all[i], all[j]);
+            match catalog.path(from, to) {
+                Ok(path) => {
+                    proptest::prop_assert!(i < j);
+                    let expected: Vec<&Version> = all[i + 1..=j].to_vec();
+                    proptest::prop_assert_eq!(path.iter().collect::<Vec<_>>(), expected);
+                }
+                Err(PathError::WithdrawnTarget { .. }) => proptest::prop_assert!(catalog.get(to).unwrap().withdrawn.is_some()),
+                Err(_) => proptest::prop_assert!(i >= j),
+            }
+        }
+    }
 }

@@ -235,4 +235,21 @@ mod tests {
             assert_eq!(err.text, text, "{err}");
         }
     }
+
+    proptest::proptest! {
+        #[test]
+        fn prints_what_it_parsed_and_orders_like_the_numbers(
+            a in (0u64..40, 0u64..20, 0u64..30, proptest::bool::ANY),
+            b in (0u64..40, 0u64..20, 0u64..30, proptest::bool::ANY),
+        ) {
+            // Month-style zero padding on the minor number, as 23.04.0 has.
+            let text = |(x, y, z, pad): (u64, u64, u64, bool)| {
+                if pad { format!("{x}.{y:02}.{z}") } else { format!("{x}.{y}.{z}") }
+            };
+            let (ta, tb) = (text(a), text(b));
+            let (va, vb) = (v(&ta), v(&tb));
+            proptest::prop_assert_eq!(va.to_string(), ta);
+            proptest::prop_assert_eq!(va.cmp(&vb), (a.0, a.1, a.2).cmp(&(b.0, b.1, b.2)));
+        }
+    }
 }
