@@ -19,20 +19,41 @@ fn plan_between(c: &mut Criterion, from: &str, to: &str) {
     let (from, to) = (Version::parse(from).unwrap(), Version::parse(to).unwrap());
     let steps = {
         let p = build(&settings, &catalog, &scripts, &from, &to);
-        (p.path.len(), p.steps.len(), p.steps.iter().map(|s| s.actions.len()).sum::<usize>())
+        (
+            p.path.len(),
+            p.steps.len(),
+            p.steps.iter().map(|s| s.actions.len()).sum::<usize>(),
+        )
     };
-    let name = format!("plan {from} -> {to} ({} releases, {} steps, {} actions)", steps.0, steps.1, steps.2);
-    c.bench_function(&name, |b| b.iter(|| build(&settings, &catalog, &scripts, &from, &to)));
+    let name = format!(
+        "plan {from} -> {to} ({} releases, {} steps, {} actions)",
+        steps.0, steps.1, steps.2
+    );
+    c.bench_function(&name, |b| {
+        b.iter(|| build(&settings, &catalog, &scripts, &from, &to))
+    });
 }
 
-fn build(settings: &Settings, catalog: &Catalog, scripts: &ScriptSet, from: &Version, to: &Version) -> plan::Plan {
+fn build(
+    settings: &Settings,
+    catalog: &Catalog,
+    scripts: &ScriptSet,
+    from: &Version,
+    to: &Version,
+) -> plan::Plan {
     let policy = settings.policy();
     let procedure = ProcedureSettings {
         context: canopsis_upgrade::cli::context(settings, from.clone(), to.clone()),
         policy: policy.clone(),
         limits: settings.limits.clone(),
     };
-    plan::build(catalog, scripts, procedure, Arc::new(DryRunExecutor::new(policy))).unwrap()
+    plan::build(
+        catalog,
+        scripts,
+        procedure,
+        Arc::new(DryRunExecutor::new(policy)),
+    )
+    .unwrap()
 }
 
 fn benches(c: &mut Criterion) {

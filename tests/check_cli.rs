@@ -15,14 +15,21 @@ fn the_bundled_scripts_pass() {
         let site = Site::new(extra);
         let output = site.run(&["check"]);
         assert!(output.status.success(), "{extra}: {}", stderr(&output));
-        assert!(stdout(&output).contains("ok bundled:standard.rhai"), "{}", stdout(&output));
+        assert!(
+            stdout(&output).contains("ok bundled:standard.rhai"),
+            "{}",
+            stdout(&output)
+        );
     }
 }
 
 #[test]
 fn every_error_is_reported_with_file_line_and_column() {
     let site = Site::new("");
-    let syntax = site.write("releases.d/4.5.1.rhai", "fn after_update() {\n    let x = ;\n}\n");
+    let syntax = site.write(
+        "releases.d/4.5.1.rhai",
+        "fn after_update() {\n    let x = ;\n}\n",
+    );
     let sandbox = site.write(
         "releases.d/4.5.3.rhai",
         "// tries to escape\nfn before_update() {\n    log(\"x\");\n    run(\"sh\", [\"-c\", \"rm -rf /\"]);\n}\n",
@@ -32,20 +39,50 @@ fn every_error_is_reported_with_file_line_and_column() {
     assert_eq!(output.status.code(), Some(1));
     let err = stderr(&output);
     assert!(err.contains(&format!("{}:2:", syntax.display())), "{err}");
-    assert!(err.contains(&format!("{}:4:5: sandbox: program sh is not allowed", sandbox.display())), "{err}");
-    assert!(err.contains(&format!("{}: 9.9.9 is not a release of the catalog", unknown.display())), "{err}");
-    assert!(stdout(&output).contains("3 error(s)"), "{}", stdout(&output));
+    assert!(
+        err.contains(&format!(
+            "{}:4:5: sandbox: program sh is not allowed",
+            sandbox.display()
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "{}: 9.9.9 is not a release of the catalog",
+            unknown.display()
+        )),
+        "{err}"
+    );
+    assert!(
+        stdout(&output).contains("3 error(s)"),
+        "{}",
+        stdout(&output)
+    );
 }
 
 #[test]
 fn named_files_are_checked_alone() {
     let site = Site::new("");
-    let good = site.write("work/site-ldap.rhai", "fn after_update() { unit_restart(\"canopsis-ldap\"); }\n");
-    let bad = site.write("work/import.rhai", "import \"os\" as os;\nfn after_update() {}\n");
+    let good = site.write(
+        "work/site-ldap.rhai",
+        "fn after_update() { unit_restart(\"canopsis-ldap\"); }\n",
+    );
+    let bad = site.write(
+        "work/import.rhai",
+        "import \"os\" as os;\nfn after_update() {}\n",
+    );
     let output = site.run(&["check", good.to_str().unwrap(), bad.to_str().unwrap()]);
     assert_eq!(output.status.code(), Some(1));
-    assert!(stdout(&output).contains("2 script(s) checked, 1 error(s)"), "{}", stdout(&output));
-    assert!(stderr(&output).contains(&format!("{}:1:1: syntax error", bad.display())), "{}", stderr(&output));
+    assert!(
+        stdout(&output).contains("2 script(s) checked, 1 error(s)"),
+        "{}",
+        stdout(&output)
+    );
+    assert!(
+        stderr(&output).contains(&format!("{}:1:1: syntax error", bad.display())),
+        "{}",
+        stderr(&output)
+    );
 }
 
 #[test]
