@@ -8,6 +8,7 @@ pub mod cli;
 pub mod config;
 pub mod detect;
 pub mod executor;
+mod fsutil;
 pub mod install;
 pub mod plan;
 pub mod procedure;

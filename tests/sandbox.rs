@@ -95,6 +95,19 @@ impl Harness {
             .map(|record| record.actions)
     }
 
+    /// Compiles a whole script (its own functions included) and runs `after_update()`.
+    fn run_script(&self, source: &str) -> Result<Vec<Action>, ScriptError> {
+        let script = Script::new(
+            "test.rhai",
+            ScriptKind::Release(Version::parse("4.5.0").unwrap()),
+            source,
+        );
+        let compiled = self.scripting.compile(&script)?;
+        self.scripting
+            .call(&compiled, Hook::AfterUpdate, None)
+            .map(|record| record.actions)
+    }
+
     fn executed(&self) -> Vec<Action> {
         self.recorder.executed.lock().unwrap().clone()
     }
@@ -143,16 +156,7 @@ fn an_endless_computation_hits_the_operation_limit() {
 fn a_deep_recursion_is_stopped() {
     let h = Harness::new(Limits::default());
     let source = "fn after_update() {\n  deep(0);\n}\nfn deep(n) {\n  deep(n + 1)\n}\n";
-    let script = Script::new(
-        "test.rhai",
-        ScriptKind::Release(Version::parse("4.5.0").unwrap()),
-        source,
-    );
-    let compiled = h.scripting.compile(&script).unwrap();
-    let err = h
-        .scripting
-        .call(&compiled, Hook::AfterUpdate, None)
-        .unwrap_err();
+    let err = h.run_script(source).unwrap_err();
     assert!(err.message.contains("nested deeper than 32"), "{err}");
     assert_eq!(err.line, Some(5), "{err}");
 }
@@ -301,16 +305,7 @@ fn fail_and_errors_in_helpers_point_at_the_real_line() {
     located(&err, 3);
     let source =
         "fn after_update() {\n  helper();\n}\n\nfn helper() {\n  unit_stop(\"sshd\");\n}\n";
-    let script = Script::new(
-        "test.rhai",
-        ScriptKind::Release(Version::parse("4.5.0").unwrap()),
-        source,
-    );
-    let compiled = h.scripting.compile(&script).unwrap();
-    let err = h
-        .scripting
-        .call(&compiled, Hook::AfterUpdate, None)
-        .unwrap_err();
+    let err = h.run_script(source).unwrap_err();
     assert_eq!(err.line, Some(6), "{err}");
 }
 

@@ -33,7 +33,14 @@ pub fn layered(root: &Path) -> Result<Vec<Source>, ConfigError> {
         if file.exists() {
             main.push(file);
         }
-        for path in toml_files(&dir.join("config.d"))? {
+        let dropin_dir = dir.join("config.d");
+        let found = crate::fsutil::files_with_extension(&dropin_dir, "toml").map_err(|e| {
+            ConfigError::Read {
+                file: dropin_dir.display().to_string(),
+                reason: e.to_string(),
+            }
+        })?;
+        for path in found {
             let name = path.file_name().unwrap().to_string_lossy().into_owned();
             dropins.insert(name, path);
         }
@@ -58,26 +65,6 @@ fn read(path: &Path) -> Result<Source, ConfigError> {
         file: path.display().to_string(),
         text,
     })
-}
-
-fn toml_files(dir: &Path) -> Result<Vec<PathBuf>, ConfigError> {
-    let fail = |e: std::io::Error| ConfigError::Read {
-        file: dir.display().to_string(),
-        reason: e.to_string(),
-    };
-    let entries = match std::fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(fail(e)),
-    };
-    let mut files = Vec::new();
-    for entry in entries {
-        let path = entry.map_err(fail)?.path();
-        if path.extension().is_some_and(|e| e == "toml") && path.is_file() {
-            files.push(path);
-        }
-    }
-    Ok(files)
 }
 
 /// Reads a site index file named in the config.

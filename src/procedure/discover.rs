@@ -122,28 +122,6 @@ fn release_version(name: &str) -> Result<Version, String> {
     Version::parse(stem).map_err(|e| format!("a release script must be named <version>.rhai: {e}"))
 }
 
-/// The `*.rhai` files of a directory, sorted by name; a missing directory has none.
-pub fn rhai_files(dir: &Path) -> Result<Vec<PathBuf>, DiscoverError> {
-    let fail = |e: std::io::Error| DiscoverError {
-        path: dir.display().to_string(),
-        message: e.to_string(),
-    };
-    let entries = match std::fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(fail(e)),
-    };
-    let mut files = Vec::new();
-    for entry in entries {
-        let path = entry.map_err(fail)?.path();
-        if path.extension().is_some_and(|e| e == "rhai") {
-            files.push(path);
-        }
-    }
-    files.sort();
-    Ok(files)
-}
-
 /// The bundled scripts plus those of the site's directories; every bad file is reported.
 pub fn load(
     release_dirs: &[PathBuf],
@@ -159,10 +137,13 @@ pub fn load(
     };
     for (dirs, addon) in [(release_dirs, false), (addon_dirs, true)] {
         for dir in dirs {
-            let files = match rhai_files(dir) {
+            let files = match crate::fsutil::files_with_extension(dir, "rhai") {
                 Ok(files) => files,
                 Err(e) => {
-                    errors.push(e);
+                    errors.push(DiscoverError {
+                        path: dir.display().to_string(),
+                        message: e.to_string(),
+                    });
                     continue;
                 }
             };
