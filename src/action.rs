@@ -41,6 +41,8 @@ pub enum Action {
     },
     /// Write a whole file (atomically).
     WriteFile { path: PathBuf, text: String },
+    /// Copy a file (atomically), keeping the source's permissions.
+    CopyFile { from: PathBuf, to: PathBuf },
     /// Point `link` at `target`, replacing what `link` was (like `ln -sfn`).
     Symlink { link: PathBuf, target: PathBuf },
     /// Write a drop-in `/etc/systemd/system/<unit>.d/<name>.conf` (then reload systemd).
@@ -73,8 +75,12 @@ pub enum Action {
     },
     /// Run an SQL file with psql against `CPS_POSTGRES_URL`.
     PsqlFile { path: PathBuf },
-    /// Run a JavaScript file with the MongoDB shell against `CPS_MONGO_URL`.
+    /// Run a JavaScript file with the MongoDB shell against `CPS_MONGO_URL` (on a compose
+    /// install, the shell of the `mongodb` service, the file on its standard input).
     MongoFile { path: PathBuf },
+    /// Run every `*.js` below a directory, in path order, like `mongo_file` each (the
+    /// directory is listed when the action runs: its files may come with the new packages).
+    MongoScripts { dir: PathBuf },
     /// Empty the Redis database of `CPS_REDIS_URL`.
     RedisFlushdb,
     /// Pause (the sandbox's `sleep`).
@@ -95,6 +101,9 @@ pub struct CommandSpec {
     pub user: Option<String>,
     /// Load the environment of go-engines-vars.conf.
     pub engine_env: bool,
+    /// More environment variables (on top of the engines' ones).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub env: Vec<(String, String)>,
     /// Working directory.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cwd: Option<PathBuf>,
@@ -191,10 +200,14 @@ impl Action {
                 if c.engine_env {
                     text.push_str(" (with go-engines-vars.conf)");
                 }
+                for (key, value) in &c.env {
+                    text.push_str(&format!(" ({key}={})", shell_quote(value)));
+                }
                 text
             }
             Action::EnsureLine { path, line, .. } => format!("ensure line {line:?} in {}", p(path)),
             Action::WriteFile { path, text } => format!("write {} ({} bytes)", p(path), text.len()),
+            Action::CopyFile { from, to } => format!("copy {} to {}", p(from), p(to)),
             Action::Symlink { link, target } => format!("link {} -> {}", p(link), p(target)),
             Action::UnitDropin { unit, name, text } => {
                 format!("write drop-in {unit}.d/{name}.conf ({} bytes)", text.len())
@@ -211,6 +224,12 @@ impl Action {
             Action::PsqlFile { path } => format!("run SQL file {} on CPS_POSTGRES_URL", p(path)),
             Action::MongoFile { path } => {
                 format!("run MongoDB script {} on CPS_MONGO_URL", p(path))
+            }
+            Action::MongoScripts { dir } => {
+                format!(
+                    "run every *.js below {} in name order on CPS_MONGO_URL",
+                    p(dir)
+                )
             }
             Action::RedisFlushdb => "flush the Redis database of CPS_REDIS_URL".into(),
             Action::Wait { seconds } => format!("wait {seconds} s"),
@@ -259,6 +278,7 @@ mod tests {
             args: vec!["--disablerepo=*".into(), "it's".into()],
             user: Some("canopsis".into()),
             engine_env: false,
+            env: vec![],
             cwd: None,
             timeout_secs: 60,
             allow_failure: false,

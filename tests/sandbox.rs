@@ -288,6 +288,13 @@ fn a_command_not_allowed_is_refused_and_no_shell_ever() {
         .run("run(\"yum\", [\"update\"], #{shell: true});")
         .unwrap_err();
     assert!(err.message.contains("unknown option shell"), "{err}");
+    let err = h
+        .run("run(\"yum\", [\"update\"], #{env: #{LD_PRELOAD: \"/tmp/evil.so\"}});")
+        .unwrap_err();
+    assert!(
+        err.message.contains("setting LD_PRELOAD is not allowed"),
+        "{err}"
+    );
     assert!(h.executed().is_empty());
     assert_eq!(
         h.run("run(\"yum\", [\"update\", \"-y\"]);").unwrap().len(),

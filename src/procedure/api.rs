@@ -6,6 +6,7 @@ use std::sync::Arc;
 use rhai::{Array, Dynamic, Engine, FuncRegistration, ImmutableString, Map, RhaiNativeFunc, INT};
 
 use super::host::{script_error, ApiResult, Host};
+use super::sandbox::is_forbidden_env;
 use crate::action::{Action, Answer, CommandSpec, Outcome, Query};
 use crate::tomlfile;
 use crate::version::Version;
@@ -343,6 +344,17 @@ fn register_files(r: &mut Registrar, host: &Arc<Host>) {
     );
     let h = host.clone();
     r.def(
+        "copy_file",
+        ["from", "to"],
+        "Copies a file (atomically), replacing `to`; the source may come with the new packages.",
+        move |from: &str, to: &str| -> ApiResult<()> {
+            let from = h.path(from)?;
+            let to = h.path(to)?;
+            h.perform(Action::CopyFile { from, to }).map(drop)
+        },
+    );
+    let h = host.clone();
+    r.def(
         "symlink",
         ["target", "link"],
         "Points `link` at `target`, replacing what `link` was (`ln -sfn target link`); both below the roots.",
@@ -466,7 +478,7 @@ fn register_commands(r: &mut Registrar, host: &Arc<Host>) {
     r.def(
         "run",
         ["program", "args", "options"],
-        "Runs a program with options #{user: \"canopsis\", engine_env: true (go-engines-vars.conf), cwd, timeout (s), allow_failure}.",
+        "Runs a program with options #{user: \"canopsis\", engine_env: true (go-engines-vars.conf), env: #{KEY: \"value\"}, cwd, timeout (s), allow_failure}.",
         move |program: &str, args: Array, options: Map| command(&h, program, args, options),
     );
     let h = host.clone();
@@ -483,10 +495,20 @@ fn register_commands(r: &mut Registrar, host: &Arc<Host>) {
     r.def(
         "mongo_file",
         ["path"],
-        "Runs a JavaScript file with the MongoDB shell on CPS_MONGO_URL.",
+        "Runs a JavaScript file with the MongoDB shell on CPS_MONGO_URL (compose: in the mongodb service).",
         move |path: &str| -> ApiResult<()> {
             let path = h.path(path)?;
             h.perform(Action::MongoFile { path }).map(drop)
+        },
+    );
+    let h = host.clone();
+    r.def(
+        "mongo_dir",
+        ["dir"],
+        "Runs every *.js below a directory in name order, like mongo_file (`for f in $(find dir -name '*.js' | sort)`); none is an error.",
+        move |dir: &str| -> ApiResult<()> {
+            let dir = h.path(dir)?;
+            h.perform(Action::MongoScripts { dir }).map(drop)
         },
     );
     let h = host.clone();
@@ -570,6 +592,7 @@ fn command(host: &Host, program: &str, args: Array, options: Map) -> ApiResult<M
         args,
         user: None,
         engine_env: false,
+        env: Vec::new(),
         cwd: None,
         timeout_secs: host.ctx.command_timeout.as_secs(),
         allow_failure: false,
@@ -587,6 +610,20 @@ fn command(host: &Host, program: &str, args: Array, options: Map) -> ApiResult<M
                 spec.user = Some(user.to_string());
             }
             "engine_env" => spec.engine_env = value.as_bool().map_err(|_| bad("true or false"))?,
+            "env" => {
+                let vars = value.try_cast::<Map>().ok_or_else(|| bad("a map of variables"))?;
+                for (name, value) in vars {
+                    let valid = !name.is_empty()
+                        && !name.starts_with(|c: char| c.is_ascii_digit())
+                        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+                    if is_forbidden_env(&name) {
+                        return Err(script_error(format!("sandbox: run({program:?}): setting {name} is not allowed")));
+                    }
+                    let value = value.into_immutable_string().ok().filter(|_| valid);
+                    let value = value.ok_or_else(|| bad("a map of NAME: \"string\" pairs"))?;
+                    spec.env.push((name.to_string(), value.to_string()));
+                }
+            }
             "allow_failure" => spec.allow_failure = value.as_bool().map_err(|_| bad("true or false"))?,
             "cwd" => {
                 let dir: ImmutableString = value.into_immutable_string().map_err(|_| bad("a path"))?;
@@ -601,7 +638,7 @@ fn command(host: &Host, program: &str, args: Array, options: Map) -> ApiResult<M
             }
             other => {
                 return Err(script_error(format!(
-                    "run({program:?}): unknown option {other} (user, engine_env, cwd, timeout, allow_failure)"
+                    "run({program:?}): unknown option {other} (user, engine_env, env, cwd, timeout, allow_failure)"
                 )))
             }
         }

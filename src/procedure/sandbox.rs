@@ -37,6 +37,29 @@ pub const COMMAND_RUNNERS: &[&str] = &[
     "perl",
 ];
 
+/// Environment variables that change which code a program loads or how it starts: a script
+/// setting them could run anything through an allowed program.
+pub fn is_forbidden_env(name: &str) -> bool {
+    const NAMES: &[&str] = &[
+        "PATH",
+        "NOTIFY_SOCKET",
+        "BASH_ENV",
+        "ENV",
+        "IFS",
+        "SHELLOPTS",
+        "GCONV_PATH",
+        "PYTHONPATH",
+        "PYTHONSTARTUP",
+        "PYTHONHOME",
+        "PERL5LIB",
+        "PERL5OPT",
+        "NODE_OPTIONS",
+        "RUBYOPT",
+        "HOSTALIASES",
+    ];
+    name.starts_with("LD_") || name.starts_with("DYLD_") || NAMES.contains(&name)
+}
+
 /// A refused operation.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Violation {
