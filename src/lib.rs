@@ -10,6 +10,7 @@ pub mod detect;
 pub mod executor;
 mod fsutil;
 pub mod install;
+pub mod journal;
 pub mod plan;
 pub mod procedure;
 mod text;
