@@ -1,6 +1,8 @@
 //! Executors of actions: the dry run (plans); the live executor comes with `run`.
 
+pub mod command;
 mod dry_run;
+pub mod edits;
 
 pub use dry_run::DryRunExecutor;
 
