@@ -131,6 +131,8 @@ pub enum Outcome {
     Done,
     /// A command's result.
     Command(CommandOutput),
+    /// Not done, harmlessly (a unit that no longer exists); the reason is reported.
+    Skipped(String),
 }
 
 /// A read-only question about the machine.

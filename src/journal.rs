@@ -85,8 +85,22 @@ pub struct StepEntry {
 pub struct Backup {
     /// The file edited.
     pub path: PathBuf,
-    /// The copy (None when the file did not exist: restoring removes it).
-    pub copy: Option<PathBuf>,
+    /// What it was before.
+    pub original: Original,
+    /// The step (1-based) that first changed it: restoring it undoes that step and the later ones.
+    pub step: usize,
+}
+
+/// What a path held before the run changed it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Original {
+    /// Nothing: restoring removes it.
+    Missing,
+    /// A file, copied here.
+    File { copy: PathBuf },
+    /// A symlink to this target.
+    Symlink { target: PathBuf },
 }
 
 /// How the run under way stands.
@@ -205,6 +219,46 @@ impl Journal {
             path: path.display().to_string(),
             source,
         })
+    }
+}
+
+/// The journal file and its content, shared by the run and the live executor (backups), with
+/// every change saved at once.
+#[derive(Debug)]
+pub struct JournalFile {
+    path: PathBuf,
+    journal: std::sync::Mutex<Journal>,
+}
+
+impl JournalFile {
+    /// Loads (or starts) the journal at `path`.
+    pub fn open(path: &Path) -> Result<Self, JournalError> {
+        Ok(Self {
+            path: path.to_owned(),
+            journal: std::sync::Mutex::new(Journal::load(path)?),
+        })
+    }
+
+    /// Where it is.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Reads the journal.
+    pub fn read<R>(&self, f: impl FnOnce(&Journal) -> R) -> R {
+        f(&self.journal.lock().unwrap())
+    }
+
+    /// Changes the journal and saves it; on a failed save the change is undone in memory too.
+    pub fn update<R>(&self, f: impl FnOnce(&mut Journal) -> R) -> Result<R, JournalError> {
+        let mut journal = self.journal.lock().unwrap();
+        let before = journal.clone();
+        let result = f(&mut journal);
+        if let Err(e) = journal.save(&self.path) {
+            *journal = before;
+            return Err(e);
+        }
+        Ok(result)
     }
 }
 

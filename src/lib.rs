@@ -16,6 +16,7 @@ pub mod lock;
 pub mod notify;
 pub mod plan;
 pub mod procedure;
+pub mod systemd;
 mod text;
 pub mod tomlfile;
 pub mod version;

@@ -18,6 +18,26 @@ pub struct Fragment {
     scripts: Option<ScriptsInput>,
     sandbox: Option<SandboxInput>,
     manual: Option<ManualInput>,
+    run: Option<RunInput>,
+    systemd: Option<SystemdInput>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RunInput {
+    state_dir: Option<Spanned<PathBuf>>,
+    lock_file: Option<Spanned<PathBuf>>,
+    on_failure: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SystemdInput {
+    canopsis_units: Option<Spanned<Vec<String>>>,
+    job_timeout: Option<Spanned<String>>,
+    settle: Option<Spanned<String>>,
+    dropin_dir: Option<Spanned<PathBuf>>,
+    runtime_unit_files: Option<Spanned<bool>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -133,6 +153,14 @@ pub struct Merged {
     pub script_timeout: Option<Located<String>>,
     pub command_timeout: Option<Located<String>>,
     pub acknowledged: Option<Located<Vec<String>>>,
+    pub state_dir: Option<Located<PathBuf>>,
+    pub lock_file: Option<Located<PathBuf>>,
+    pub on_failure: Option<Located<String>>,
+    pub canopsis_units: Option<Located<Vec<String>>>,
+    pub job_timeout: Option<Located<String>>,
+    pub settle: Option<Located<String>>,
+    pub dropin_dir: Option<Located<PathBuf>>,
+    pub runtime_unit_files: Option<Located<bool>>,
 }
 
 /// Parses one fragment's text; syntax errors and unknown keys name file, line and column.
@@ -177,6 +205,8 @@ impl Merged {
             scripts,
             sandbox,
             manual,
+            run,
+            systemd,
         } = fragment;
         if let Some(i) = install {
             lay!(self.method, i.method);
@@ -213,6 +243,18 @@ impl Merged {
         }
         if let Some(m) = manual {
             lay!(self.acknowledged, m.acknowledged);
+        }
+        if let Some(r) = run {
+            lay!(self.state_dir, r.state_dir);
+            lay!(self.lock_file, r.lock_file);
+            lay!(self.on_failure, r.on_failure);
+        }
+        if let Some(s) = systemd {
+            lay!(self.canopsis_units, s.canopsis_units);
+            lay!(self.job_timeout, s.job_timeout);
+            lay!(self.settle, s.settle);
+            lay!(self.dropin_dir, s.dropin_dir);
+            lay!(self.runtime_unit_files, s.runtime_unit_files);
         }
     }
 }

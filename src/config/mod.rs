@@ -83,6 +83,22 @@ pub struct Settings {
     pub command_timeout: Duration,
     /// Releases whose manual steps the admin has done.
     pub acknowledged: Vec<Version>,
+    /// Where the journal and the backups live.
+    pub state_dir: PathBuf,
+    /// The lock that keeps runs apart.
+    pub lock_file: PathBuf,
+    /// Put the files edited in a run back when a step fails.
+    pub restore_on_failure: bool,
+    /// The units `restart_canopsis()` acts on (patterns, as systemctl takes them).
+    pub canopsis_units: Vec<String>,
+    /// How long one systemd job may take.
+    pub job_timeout: Duration,
+    /// How long restarted units must stay up to count as running.
+    pub settle: Duration,
+    /// Where unit drop-ins are written.
+    pub dropin_dir: PathBuf,
+    /// Enable/disable unit files in /run instead of /etc.
+    pub runtime_unit_files: bool,
     /// The files this configuration was read from.
     pub files: Vec<String>,
 }
@@ -278,14 +294,17 @@ fn validate(m: input::Merged) -> Result<Settings, ConfigError> {
             .collect::<Result<Vec<_>, _>>()?,
         None => Vec::new(),
     };
+    let engine_env_file = match (m.engine_env_file, &compose_dir) {
+        (Some(l), _) => absolute(l)?,
+        // The containers' environment file of the reference compose files.
+        (None, Some(dir)) => dir.join("compose.env"),
+        (None, None) => "/opt/canopsis/etc/go-engines-vars.conf".into(),
+    };
     Ok(Settings {
         edition: m.edition.map(|l| l.value).unwrap_or_default(),
         install,
         compose_dir,
-        engine_env_file: match m.engine_env_file {
-            Some(l) => absolute(l)?,
-            None => "/opt/canopsis/etc/go-engines-vars.conf".into(),
-        },
+        engine_env_file,
         api_url,
         detect_sources,
         version_file: match m.version_file {
@@ -315,6 +334,46 @@ fn validate(m: input::Merged) -> Result<Settings, ConfigError> {
             Duration::from_secs(1800),
         )?,
         acknowledged,
+        state_dir: match m.state_dir {
+            Some(l) => absolute(l)?,
+            None => "/var/lib/canopsis-upgrade".into(),
+        },
+        lock_file: match m.lock_file {
+            Some(l) => absolute(l)?,
+            None => "/run/canopsis-upgrade.lock".into(),
+        },
+        restore_on_failure: match m.on_failure {
+            None => true,
+            Some(l) => match l.value.as_str() {
+                "restore" => true,
+                "keep" => false,
+                other => {
+                    return Err(l.origin.error(format!(
+                        "run.on_failure: {other:?} is not \"restore\" or \"keep\""
+                    )))
+                }
+            },
+        },
+        canopsis_units: match m.canopsis_units {
+            Some(l) if l.value.is_empty() => {
+                return Err(l
+                    .origin
+                    .error("systemd.canopsis_units must name at least one pattern"))
+            }
+            Some(l) => l.value,
+            None => vec!["canopsis*".into()],
+        },
+        job_timeout: duration(
+            "systemd.job_timeout",
+            m.job_timeout,
+            Duration::from_secs(600),
+        )?,
+        settle: duration("systemd.settle", m.settle, Duration::from_secs(3))?,
+        dropin_dir: match m.dropin_dir {
+            Some(l) => absolute(l)?,
+            None => "/etc/systemd/system".into(),
+        },
+        runtime_unit_files: m.runtime_unit_files.is_some_and(|l| l.value),
         files: Vec::new(),
     })
 }

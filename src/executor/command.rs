@@ -446,6 +446,11 @@ fn child_env(
     Ok(env)
 }
 
+/// Where root would find `program` (in [`ROOT_PATH`]), if anywhere.
+pub fn find_for_root(program: &str) -> Option<PathBuf> {
+    find_program(program, ROOT_PATH, |p| is_executable_by(p, 0, &[])).ok()
+}
+
 /// Where `program` is: an absolute path as is; a bare name in the directories of `path_var`
 /// (empty and relative entries skipped), the first that `can_exec` accepts.
 fn find_program(

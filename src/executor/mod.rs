@@ -1,8 +1,10 @@
 //! Executors of actions: the dry run (plans); the live executor comes with `run`.
 
+pub mod backup;
 pub mod command;
 mod dry_run;
 pub mod edits;
+pub mod live;
 
 pub use dry_run::DryRunExecutor;
 

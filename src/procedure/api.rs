@@ -645,7 +645,7 @@ fn command(host: &Host, program: &str, args: Array, options: Map) -> ApiResult<M
     }
     let output = match host.perform(Action::Command(spec))? {
         Outcome::Command(output) => output,
-        Outcome::Done => Default::default(),
+        Outcome::Done | Outcome::Skipped(_) => Default::default(),
     };
     let mut map = Map::new();
     map.insert("code".into(), Dynamic::from(output.code));

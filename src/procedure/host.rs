@@ -127,7 +127,15 @@ impl Host {
         let outcome = self.executor.execute(&action);
         self.watch.extend(started.elapsed());
         let outcome = outcome.map_err(|e| script_error(format!("{}: {e}", action.describe())))?;
-        self.current.lock().unwrap().1.actions.push(action);
+        let mut current = self.current.lock().unwrap();
+        if let Outcome::Skipped(reason) = &outcome {
+            current.1.messages.push(Message {
+                level: "warn",
+                text: reason.clone(),
+            });
+        }
+        current.1.actions.push(action);
+        drop(current);
         Ok(outcome)
     }
 

@@ -1,0 +1,179 @@
+//! Backups of the files a run edits: each path is saved once per run, before its first
+//! change, and recorded in the journal before the change is made, so that a failure (or a
+//! crash) can put every file back.
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use crate::journal::{write_atomically, Backup, JournalFile, Original};
+
+/// Saves originals into a directory of the run and records them in the journal.
+#[derive(Debug, Clone)]
+pub struct BackupStore {
+    dir: PathBuf,
+    journal: Arc<JournalFile>,
+    current_step: Arc<AtomicUsize>,
+}
+
+impl BackupStore {
+    /// Backups of the run under way go to `dir`; `current_step` is the step under way.
+    pub fn new(dir: PathBuf, journal: Arc<JournalFile>, current_step: Arc<AtomicUsize>) -> Self {
+        Self {
+            dir,
+            journal,
+            current_step,
+        }
+    }
+
+    /// Saves what `path` holds now, unless this run saved it already.
+    pub fn save_once(&self, path: &Path) -> io::Result<()> {
+        let known = self.journal.read(|j| {
+            j.current
+                .as_ref()
+                .is_some_and(|run| run.backups.iter().any(|b| b.path == path))
+        });
+        if known {
+            return Ok(());
+        }
+        let count = self
+            .journal
+            .read(|j| j.current.as_ref().map_or(0, |r| r.backups.len()));
+        let original = match std::fs::symlink_metadata(path) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Original::Missing,
+            Err(e) => return Err(e),
+            Ok(meta) if meta.file_type().is_symlink() => Original::Symlink {
+                target: std::fs::read_link(path)?,
+            },
+            Ok(_) => {
+                std::fs::create_dir_all(&self.dir)?;
+                let name = path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                let copy = self.dir.join(format!("{count:03}-{name}"));
+                write_atomically(&copy, &std::fs::read(path)?)?;
+                Original::File { copy }
+            }
+        };
+        let backup = Backup {
+            path: path.to_owned(),
+            original,
+            step: self.current_step.load(Ordering::SeqCst),
+        };
+        self.journal
+            .update(|j| {
+                if let Some(run) = j.current.as_mut() {
+                    run.backups.push(backup);
+                }
+            })
+            .map_err(io::Error::other)
+    }
+}
+
+/// Puts every backed-up path back as it was, newest first; the paths that could not be
+/// restored, with why.
+pub fn restore(backups: &[Backup]) -> Vec<(PathBuf, io::Error)> {
+    let mut failures = Vec::new();
+    for backup in backups.iter().rev() {
+        if let Err(e) = restore_one(backup) {
+            failures.push((backup.path.clone(), e));
+        }
+    }
+    failures
+}
+
+fn restore_one(backup: &Backup) -> io::Result<()> {
+    let path = &backup.path;
+    match &backup.original {
+        Original::Missing => match std::fs::remove_file(path) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        },
+        Original::File { copy } => {
+            // A symlink put in place by the run would make the write follow it: remove it.
+            if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+                std::fs::remove_file(path)?;
+            }
+            write_atomically(path, &std::fs::read(copy)?)
+        }
+        Original::Symlink { target } => replace_symlink(target, path),
+    }
+}
+
+/// Points `link` at `target` atomically (new link beside it, renamed over).
+pub fn replace_symlink(target: &Path, link: &Path) -> io::Result<()> {
+    let dir = link.parent().unwrap_or(Path::new("/"));
+    let name = link
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let temp = dir.join(format!(".{name}.link-{}", std::process::id()));
+    let _ = std::fs::remove_file(&temp);
+    std::os::unix::fs::symlink(target, &temp)?;
+    std::fs::rename(&temp, link).inspect_err(|_| {
+        let _ = std::fs::remove_file(&temp);
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::journal::{Journal, Run, RunStatus};
+
+    fn journal(dir: &Path) -> Arc<JournalFile> {
+        let file = Arc::new(JournalFile::open(&dir.join("journal.json")).unwrap());
+        file.update(|j: &mut Journal| {
+            j.current = Some(Run {
+                id: "t".into(),
+                from: "4.4.0".parse().unwrap(),
+                to: "4.5.0".parse().unwrap(),
+                started_at: jiff::Timestamp::UNIX_EPOCH,
+                status: RunStatus::Running,
+                steps: vec![],
+                backups: vec![],
+            })
+        })
+        .unwrap();
+        file
+    }
+
+    #[test]
+    fn saves_once_and_restores_files_links_and_absences() {
+        let dir = tempfile::tempdir().unwrap();
+        let j = journal(dir.path());
+        let store = BackupStore::new(
+            dir.path().join("backups"),
+            j.clone(),
+            Arc::new(AtomicUsize::new(1)),
+        );
+        let conf = dir.path().join("webserver.conf");
+        let link = dir.path().join("engine-axe");
+        let created = dir.path().join("new.conf");
+        std::fs::write(&conf, "original\n").unwrap();
+        std::os::unix::fs::symlink("engine-axe-old", &link).unwrap();
+
+        for path in [&conf, &link, &created, &conf] {
+            store.save_once(path).unwrap();
+        }
+        std::fs::write(&conf, "edited\n").unwrap();
+        store.save_once(&conf).unwrap();
+        replace_symlink(Path::new("engine-axe-community"), &link).unwrap();
+        std::fs::write(&created, "x").unwrap();
+
+        let backups = j.read(|j| j.current.as_ref().unwrap().backups.clone());
+        assert_eq!(backups.len(), 3, "each path once: {backups:?}");
+        // The journal on disk already knows them (a crash after this point can restore).
+        let on_disk = Journal::load(j.path()).unwrap();
+        assert_eq!(on_disk.current.unwrap().backups, backups);
+
+        assert!(restore(&backups).is_empty());
+        assert_eq!(std::fs::read_to_string(&conf).unwrap(), "original\n");
+        assert_eq!(
+            std::fs::read_link(&link).unwrap(),
+            PathBuf::from("engine-axe-old")
+        );
+        assert!(!created.exists());
+    }
+}
