@@ -43,7 +43,7 @@ fn build(
 ) -> plan::Plan {
     let policy = settings.policy();
     let procedure = ProcedureSettings {
-        context: canopsis_upgrade::cli::context(settings, from.clone(), to.clone()),
+        context: canopsis_upgrade::upgrade::inputs::context(settings, from.clone(), to.clone()),
         policy: policy.clone(),
         limits: settings.limits.clone(),
     };

@@ -14,7 +14,7 @@ pub fn collect() -> Vec<ApiDoc> {
     let version = Version::parse("0.0.0").expect("a valid version");
     let policy = settings.policy();
     let procedure = ProcedureSettings {
-        context: crate::cli::context(&settings, version.clone(), version),
+        context: crate::upgrade::inputs::context(&settings, version.clone(), version),
         policy: policy.clone(),
         limits: settings.limits.clone(),
     };

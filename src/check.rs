@@ -94,7 +94,7 @@ fn check_one(settings: &Settings, catalog: &Catalog, script: &Script) -> Result<
         .clone();
     let policy = settings.policy();
     let procedure = ProcedureSettings {
-        context: crate::cli::context(settings, from, to.clone()),
+        context: crate::upgrade::inputs::context(settings, from, to.clone()),
         policy: policy.clone(),
         limits: settings.limits.clone(),
     };

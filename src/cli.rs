@@ -1,21 +1,19 @@
-//! The command line: `plan`, `check`, `api-doc`.
+//! The command line: `run`, `plan`, `check`, `status`, `history`, `api-doc`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::catalog::Catalog;
 use crate::config::Settings;
-use crate::executor::DryRunExecutor;
+use crate::notify::Notifier;
 use crate::plan;
-use crate::procedure::host::ScriptContext;
-use crate::procedure::ProcedureSettings;
-use crate::procedure::{discover, ScriptSet};
+use crate::upgrade::{self, inputs, RunOptions, RunOutcome};
 use crate::version::Version;
-use crate::{apidoc, check};
+use crate::{apidoc, check, report};
 
 /// Upgrades Canopsis inside maintenance windows, safely.
 #[derive(Debug, Parser)]
@@ -30,6 +28,21 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Upgrade (or resume the unfinished upgrade) to a version; reports to systemd.
+    Run {
+        /// The target version.
+        #[arg(long)]
+        to: Version,
+        /// The installed version (detected when omitted; a resumed run knows it).
+        #[arg(long)]
+        from: Option<Version>,
+        /// Acknowledge the manual steps of this release (repeatable).
+        #[arg(long = "ack", value_name = "VERSION")]
+        acks: Vec<Version>,
+        /// Resume even though scripts of steps already done have changed.
+        #[arg(long)]
+        accept_changed: bool,
+    },
     /// Print the exact ordered actions of an upgrade, touching nothing.
     Plan {
         /// The installed version (detected when omitted).
@@ -46,6 +59,18 @@ enum Command {
     Check {
         /// Script files to check instead of the configured set.
         scripts: Vec<PathBuf>,
+    },
+    /// The upgrade under way (or the last one), from the journal.
+    Status {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// The upgrades done, from the journal.
+    History {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
     },
     /// Print the script API reference, generated from what is registered.
     ApiDoc {
@@ -69,22 +94,57 @@ enum DocFormat {
 
 /// Runs the command line and returns the process's exit code.
 pub fn main() -> ExitCode {
+    // Before any thread exists: take the notify socket out of the environment.
+    let notifier = Notifier::from_env();
     let cli = Cli::parse();
-    match run(cli) {
+    init_logging();
+    match run(cli, notifier) {
         Ok(code) => code,
         Err(e) => {
+            tracing::error!("{e:#}");
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }
     }
 }
 
-fn run(cli: Cli) -> Result<ExitCode> {
-    let settings = match &cli.config {
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CANOPSIS_UPGRADE_LOG")
+        .unwrap_or_else(|_| "info".into());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .without_time() // journald stamps every line
+        .with_target(false)
+        .try_init();
+}
+
+fn load(config: &Option<PathBuf>) -> Result<Settings> {
+    Ok(match config {
         Some(path) => Settings::load_file(path)?,
-        None => Settings::load_layered(std::path::Path::new("/"))?,
-    };
+        None => Settings::load_layered(Path::new("/"))?,
+    })
+}
+
+fn run(cli: Cli, notifier: Notifier) -> Result<ExitCode> {
+    let settings = load(&cli.config)?;
     match cli.command {
+        Command::Run {
+            to,
+            from,
+            acks,
+            accept_changed,
+        } => {
+            let options = RunOptions {
+                to: Some(to),
+                from,
+                acks,
+                accept_changed,
+                hold: crate::executor::live::Hold::from_env(),
+            };
+            live_run(&settings, &options, notifier)
+        }
         Command::Plan { from, to, format } => {
             let plan = plan_upgrade(&settings, from, to)?;
             match format {
@@ -94,7 +154,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Check { scripts } => {
-            let catalog = catalog(&settings)?;
+            let catalog = inputs::catalog(&settings)?;
             let report = check::check(&settings, &catalog, &scripts);
             for line in &report.lines {
                 println!("{line}");
@@ -113,6 +173,25 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 ExitCode::FAILURE
             })
         }
+        Command::Status { format } => {
+            let journal = crate::journal::Journal::load(&settings.state_dir.join("journal.json"))?;
+            match format {
+                Format::Text => print!("{}", report::status_text(&journal)),
+                Format::Json => println!(
+                    "{}",
+                    serde_json::to_string_pretty(&report::status_json(&journal))?
+                ),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::History { format } => {
+            let journal = crate::journal::Journal::load(&settings.state_dir.join("journal.json"))?;
+            match format {
+                Format::Text => print!("{}", report::history_text(&journal)),
+                Format::Json => println!("{}", serde_json::to_string_pretty(&journal.history)?),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::ApiDoc { format } => {
             let docs = apidoc::collect();
             match format {
@@ -124,69 +203,55 @@ fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
-/// The bundled catalog plus the site's indexes.
-pub fn catalog(settings: &Settings) -> Result<Catalog> {
-    let mut catalog = Catalog::bundled();
-    for source in settings.read_indexes()? {
-        catalog.add_index(&source.file, &source.text)?;
+/// `run`: the runtime for D-Bus, SIGTERM handling and the watchdog around the orchestrator.
+fn live_run(settings: &Settings, options: &RunOptions, notifier: Notifier) -> Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let notifier = Arc::new(notifier);
+    let stop = Arc::new(AtomicBool::new(false));
+    {
+        let (stop, notifier) = (stop.clone(), notifier.clone());
+        runtime.spawn(async move {
+            let Ok(mut term) =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            else {
+                return;
+            };
+            term.recv().await;
+            stop.store(true, Ordering::SeqCst);
+            // Finish the step under way: ask systemd for the time it may take.
+            notifier.stopping("stopping: finishing the current step, then stopping at its end");
+            notifier.extend_timeout(std::time::Duration::from_secs(30 * 60));
+        });
     }
-    Ok(catalog)
-}
-
-/// The bundled scripts plus the site's directories.
-pub fn scripts(settings: &Settings) -> Result<ScriptSet> {
-    discover::load(&settings.release_dirs, &settings.addon_dirs).map_err(|errors| {
-        let lines: Vec<String> = errors.iter().map(|e| format!("  {e}")).collect();
-        anyhow::anyhow!("unusable script files:\n{}", lines.join("\n"))
-    })
-}
-
-/// The script context of an upgrade under these settings.
-pub fn context(settings: &Settings, from: Version, to: Version) -> ScriptContext {
-    ScriptContext {
-        from,
-        to,
-        edition: settings.edition,
-        install: settings.install,
-        compose_dir: settings.compose_dir.clone(),
-        engine_env_file: settings.engine_env_file.clone(),
-        command_timeout: settings.command_timeout,
+    if let Some(interval) = notifier.watchdog_interval() {
+        let notifier = notifier.clone();
+        runtime.spawn(async move {
+            let mut tick = tokio::time::interval(interval / 2);
+            loop {
+                tick.tick().await;
+                notifier.watchdog();
+            }
+        });
     }
+    let outcome = upgrade::run(settings, options, &notifier, &stop, runtime.handle())?;
+    match outcome {
+        RunOutcome::Completed { from, to, ran } => {
+            println!("upgraded from {from} to {to} ({ran} step(s) run)");
+        }
+        RunOutcome::Stopped { next_step } => {
+            println!("stopped before step {next_step}; run again to resume");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The dry-run plan of an upgrade; `from` is detected when not given.
 pub fn plan_upgrade(settings: &Settings, from: Option<Version>, to: Version) -> Result<plan::Plan> {
-    let from = match from {
-        Some(v) => v,
-        None => {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()?;
-            let detected = runtime.block_on(crate::detect::detect(settings))?;
-            if let Some(edition) = detected.edition {
-                if edition != settings.edition {
-                    bail!(
-                        "the installed edition is {edition} ({}) but the configuration says {}: set install.edition",
-                        detected.source,
-                        settings.edition
-                    );
-                }
-            }
-            detected.version
-        }
-    };
-    let catalog = catalog(settings)?;
-    let scripts = scripts(settings)?;
-    let policy = settings.policy();
-    let procedure = ProcedureSettings {
-        context: context(settings, from, to),
-        policy: policy.clone(),
-        limits: settings.limits.clone(),
-    };
-    Ok(plan::build(
-        &catalog,
-        &scripts,
-        procedure,
-        Arc::new(DryRunExecutor::new(policy)),
-    )?)
+    let from = inputs::installed_version(settings, from)?;
+    let catalog = inputs::catalog(settings)?;
+    let scripts = inputs::scripts(settings)?;
+    inputs::dry_run_plan(settings, &catalog, &scripts, from, to)
 }

@@ -48,6 +48,18 @@ pub struct Hold {
     pub marker: PathBuf,
 }
 
+impl Hold {
+    /// From CANOPSIS_UPGRADE_TEST_HOLD_STEP and CANOPSIS_UPGRADE_TEST_HOLD_MARKER (test hook).
+    pub fn from_env() -> Option<Self> {
+        let step = std::env::var("CANOPSIS_UPGRADE_TEST_HOLD_STEP")
+            .ok()?
+            .parse()
+            .ok()?;
+        let marker = std::env::var_os("CANOPSIS_UPGRADE_TEST_HOLD_MARKER")?.into();
+        Some(Self { step, marker })
+    }
+}
+
 /// Performs actions for real.
 pub struct LiveExecutor {
     settings: LiveSettings,
