@@ -15,7 +15,7 @@ use crate::action::{
 use crate::envfile;
 use crate::install::InstallMethod;
 use crate::journal::write_atomically;
-use crate::procedure::sandbox::Policy;
+use crate::procedure::sandbox::{self, Policy};
 use crate::systemd::{self, JobKind, Systemd};
 
 /// What the live executor needs to know of the installation.
@@ -355,12 +355,18 @@ impl LiveExecutor {
         self.run(&request, false).map(|_| Outcome::Done)
     }
 
-    /// The Canopsis units systemd knows (loaded), but the meta unit canopsis.service.
+    /// The Canopsis units systemd knows (loaded), but the meta unit canopsis.service and our own
+    /// units (`canopsis*` matches canopsis-upgrade@4.5.0.service too).
     fn canopsis_units(&self) -> Result<Vec<String>, ExecError> {
         let units = self.block_on(self.systemd.list(&self.settings.canopsis_units))?;
         let names: Vec<String> = units
             .into_iter()
-            .filter(|u| u.exists() && u.name.ends_with(".service") && u.name != "canopsis.service")
+            .filter(|u| {
+                u.exists()
+                    && u.name.ends_with(".service")
+                    && u.name != "canopsis.service"
+                    && !sandbox::is_own_unit(&u.name)
+            })
             .map(|u| u.name)
             .collect();
         if names.is_empty() {

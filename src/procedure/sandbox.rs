@@ -134,10 +134,11 @@ impl Policy {
         }
     }
 
-    /// The full unit name (`.service` added when no type is given) when it matches a pattern.
+    /// The full unit name (`.service` added when no type is given) when it matches a pattern;
+    /// our own units never do.
     pub fn check_unit(&self, unit: &str) -> Result<String, Violation> {
         let name = normalize_unit(unit)?;
-        if self.unit_patterns.iter().any(|p| p.matches(&name)) {
+        if !is_own_unit(&name) && self.unit_patterns.iter().any(|p| p.matches(&name)) {
             Ok(name)
         } else {
             Err(Violation::UnitNotAllowed {
@@ -170,6 +171,11 @@ impl Policy {
 
 fn join(items: impl Iterator<Item = String>) -> String {
     items.collect::<Vec<_>>().join(", ")
+}
+
+/// Whether a unit is one of canopsis-upgrade's own (which `canopsis*` also matches).
+pub fn is_own_unit(name: &str) -> bool {
+    name.starts_with("canopsis-upgrade")
 }
 
 const UNIT_TYPES: &[&str] = &[

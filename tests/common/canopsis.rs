@@ -1,0 +1,208 @@
+//! A simulated Canopsis 4.4.0 package install inside a sandbox systemd: /opt/canopsis with its
+//! files, canopsis.service and engine units shaped like the real ones, and stand-ins for yum,
+//! canopsinit, canopsis-reconfigure, canoctl and mongo that record their calls and move the
+//! installed version. The daemon and its unit are copied in, configured for the sandbox.
+#![allow(dead_code)]
+
+use std::time::{Duration, Instant};
+
+use super::sdsandbox::{Sandbox, SandboxOptions};
+
+/// The community engines of a 4.x package install, and the API.
+pub const UNITS: [&str; 6] = [
+    "canopsis-engine-go@engine-action.service",
+    "canopsis-engine-go@engine-axe.service",
+    "canopsis-engine-go@engine-che.service",
+    "canopsis-engine-go@engine-fifo.service",
+    "canopsis-engine-go@engine-pbehavior.service",
+    "canopsis-service@canopsis-api.service",
+];
+
+/// Every command the stand-ins ran, one per line: `program args... [as user]`.
+pub const CALLS: &str = "/opt/canopsis/var/log/calls.log";
+/// Every engine start: `engine-name pid`.
+pub const STARTS: &str = "/opt/canopsis/var/log/engine-starts.log";
+/// The daemon inside the sandbox.
+pub const DAEMON: &str = "/opt/canopsis-upgrade/canopsis-upgrade";
+/// Its config.
+pub const CONFIG: &str = "/opt/canopsis-upgrade/config.toml";
+
+const ENGINE_VARS: &str = "\
+CPS_MONGO_URL=\"mongodb://cpsmongo:canopsis@localhost:27017/canopsis\"
+CPS_AMQP_URL=\"amqp://cpsrabbit:canopsis@localhost:5672/canopsis\"
+CPS_REDIS_URL=\"redis://localhost:6379/0\"
+CPS_INFLUX_URL=\"http://localhost:8086\"
+CPS_API_URL=\"http://localhost:8082\"
+";
+
+/// Records a call of `$0` with its arguments, and as whom.
+const RECORD: &str = r#"echo "$(basename "$0") $* [as $(id -un)]" >> /opt/canopsis/var/log/calls.log"#;
+
+fn engine_program() -> String {
+    // A stand-in engine: logs its start, fails when told to, else runs until stopped.
+    r#"#!/bin/sh
+echo "$1 $$" >> /opt/canopsis/var/log/engine-starts.log
+if grep -qx "$1" /opt/canopsis/var/broken-engines 2>/dev/null; then
+    echo "$1: cannot start (broken for the test)" >&2
+    exit 1
+fi
+exec sleep infinity
+"#
+    .to_owned()
+}
+
+fn yum() -> String {
+    // `yum update` installs what the repository offers: the version in repo-version, with the
+    // files its packages bring.
+    format!(
+        r#"#!/bin/sh
+{RECORD}
+[ -f /opt/canopsis/var/slow-yum ] && sleep "$(cat /opt/canopsis/var/slow-yum)"
+case " $* " in
+  *" update "*)
+    target=$(cat /opt/canopsis/var/repo-version)
+    mkdir -p /opt/canopsis/share/migrations/mongodb/release4.5
+    printf '// 001_remove_stats\n' > /opt/canopsis/share/migrations/mongodb/release4.5/001_remove_stats.js
+    printf '// 002_add_metrics\n' > /opt/canopsis/share/migrations/mongodb/release4.5/002_add_metrics.js
+    for e in axe che; do for ed in community pro; do
+      cp /opt/canopsis/bin/engine /opt/canopsis/bin/engine-$e-$ed
+    done; done
+    echo "$target" > /opt/canopsis/VERSION.txt ;;
+esac
+"#
+    )
+}
+
+fn recorder(extra: &str) -> String {
+    format!("#!/bin/sh\n{RECORD}\n{extra}\n")
+}
+
+/// Options of a sandbox that can hold the simulated install.
+pub fn sandbox_options() -> SandboxOptions {
+    SandboxOptions::new(&["/opt", "/usr/local/bin", "/var/lib/canopsis-upgrade"], &["canopsis"])
+}
+
+/// Boots a sandbox and installs Canopsis 4.4.0 in it, every unit running.
+pub fn install_4_4_0() -> Sandbox {
+    let sandbox = Sandbox::boot(sandbox_options());
+    populate(&sandbox, "4.4.0", "4.5.0");
+    sandbox
+}
+
+/// Writes the install (`installed`), a repository offering `offered`, the daemon, its unit.
+pub fn populate(s: &Sandbox, installed: &str, offered: &str) {
+    s.write("/opt/canopsis/VERSION.txt", &format!("{installed}\n"), 0o644);
+    s.write("/opt/canopsis/var/repo-version", offered, 0o644);
+    s.write("/opt/canopsis/var/log/calls.log", "", 0o666);
+    s.write("/opt/canopsis/var/log/engine-starts.log", "", 0o666);
+    s.write("/opt/canopsis/etc/go-engines-vars.conf", ENGINE_VARS, 0o640);
+    s.write(
+        "/opt/canopsis/etc/canopsis.toml",
+        "# Canopsis configuration\n[Canopsis.global]\nPrefetchCount = 10000 # per engine\n",
+        0o644,
+    );
+    s.write("/opt/canopsis/etc/webserver.conf", "[webserver]\n", 0o644);
+    s.write("/opt/canopsis/bin/engine", &engine_program(), 0o755);
+    s.write("/opt/canopsis/bin/engine-axe", &engine_program(), 0o755);
+    s.write("/opt/canopsis/bin/engine-che", &engine_program(), 0o755);
+    s.write("/opt/canopsis/bin/canopsinit", &recorder(""), 0o755);
+    s.write(
+        "/opt/canopsis/bin/canopsis-reconfigure",
+        &recorder(r#"echo "canopsis-reconfigure sees CPS_MONGO_URL=$CPS_MONGO_URL CPS_POSTGRES_URL=$CPS_POSTGRES_URL" >> /opt/canopsis/var/log/calls.log"#),
+        0o755,
+    );
+    s.write("/usr/local/bin/yum", &yum(), 0o755);
+    s.write("/usr/local/bin/canoctl", &recorder(""), 0o755);
+    s.write(
+        "/usr/local/bin/mongo",
+        &recorder(r#"read -r first; echo "mongo runs $first" >> /opt/canopsis/var/log/calls.log"#),
+        0o755,
+    );
+    s.chown("/opt/canopsis", "canopsis");
+    s.chown("/opt/canopsis/var/log", "canopsis");
+
+    s.install_unit(
+        "canopsis.service",
+        "[Unit]\nDescription=Canopsis\n[Service]\nType=oneshot\nRemainAfterExit=yes\nExecStart=/bin/true\n[Install]\nWantedBy=multi-user.target\n",
+    );
+    for (template, exec) in [
+        ("canopsis-engine-go@.service", "/opt/canopsis/bin/engine %i"),
+        ("canopsis-service@.service", "/opt/canopsis/bin/engine %i"),
+    ] {
+        s.install_unit(
+            template,
+            &format!(
+                "[Unit]\nDescription=Canopsis %i\nPartOf=canopsis.service\nAfter=canopsis.service\nReloadPropagatedFrom=canopsis.service\n\
+                 [Service]\nUser=canopsis\nGroup=canopsis\nEnvironmentFile=/opt/canopsis/etc/go-engines-vars.conf\nExecStart={exec}\nRestart=always\nRestartSec=1\n\
+                 [Install]\nWantedBy=canopsis.service\n"
+            ),
+        );
+    }
+    // Enabled as the packages do (WantedBy=canopsis.service), in /run: the sandbox shares /etc.
+    for verb in ["enable", "start"] {
+        let mut args = vec![verb];
+        if verb == "enable" {
+            args.push("--runtime");
+        }
+        args.push("canopsis.service");
+        args.extend(UNITS);
+        let out = s.systemctl(&args);
+        assert!(out.status.success(), "{verb} the install: {}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    s.copy_in(std::path::Path::new(env!("CARGO_BIN_EXE_canopsis-upgrade")), DAEMON, 0o755);
+    s.write(
+        CONFIG,
+        "[detect]\nsources = [\"version-file\"]\n\
+         [manual]\nacknowledged = [\"4.5.0\"]\n\
+         [scripts]\nrelease_dirs = []\naddon_dirs = []\n\
+         [systemd]\ndropin_dir = \"/run/systemd/system\"\nruntime_unit_files = true\nsettle = \"2s\"\njob_timeout = \"60s\"\n",
+        0o644,
+    );
+    let unit = include_str!("../../units/canopsis-upgrade@.service").replace(
+        "ExecStart=/usr/bin/canopsis-upgrade run --to %I",
+        &format!("ExecStart={DAEMON} --config {CONFIG} run --to %I"),
+    );
+    assert!(unit.contains(DAEMON), "the unit's ExecStart changed: update the fixture");
+    s.install_unit("canopsis-upgrade@.service", &unit);
+}
+
+/// A file's text inside the sandbox.
+pub fn read(s: &Sandbox, inside: &str) -> String {
+    std::fs::read_to_string(s.host_path(inside)).unwrap_or_else(|e| panic!("{inside}: {e}"))
+}
+
+/// The recorded calls, one per line.
+pub fn calls(s: &Sandbox) -> Vec<String> {
+    read(s, CALLS).lines().map(str::to_owned).collect()
+}
+
+/// How many times each unit's engine started.
+pub fn starts(s: &Sandbox, engine: &str) -> usize {
+    read(s, STARTS).lines().filter(|l| l.split(' ').next() == Some(engine)).count()
+}
+
+/// Waits until a unit leaves the active/activating/deactivating states; its final ActiveState.
+pub fn wait_inactive(s: &Sandbox, unit: &str, timeout: Duration) -> String {
+    let started = Instant::now();
+    loop {
+        let state = s.show(unit, "ActiveState");
+        if state == "inactive" || state == "failed" {
+            return state;
+        }
+        assert!(
+            started.elapsed() < timeout,
+            "{unit} still {state} after {timeout:?}; status: {}\njournal:\n{}",
+            s.show(unit, "StatusText"),
+            s.journal(unit)
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// Runs the daemon inside the sandbox, outside systemd, to the end.
+pub fn run_daemon(s: &Sandbox, args: &[&str]) -> std::process::Output {
+    let mut all = vec![DAEMON, "--config", CONFIG];
+    all.extend_from_slice(args);
+    s.exec(&all)
+}

@@ -1,0 +1,140 @@
+//! The live upgrade in a real systemd (booted by the tests): a simulated Canopsis 4.4.0 package
+//! install upgraded to 4.5.0 through `systemctl start canopsis-upgrade@4.5.0`.
+
+#[path = "common/canopsis.rs"]
+mod canopsis;
+#[path = "common/sdsandbox.rs"]
+mod sdsandbox;
+
+use std::time::Duration;
+
+use canopsis::{calls, read, starts, wait_inactive, UNITS};
+
+const UNIT: &str = "canopsis-upgrade@4.5.0.service";
+
+/// The calls of an upgrade 4.4.0 -> 4.5.0, in order (engines' environment checked too).
+const EXPECTED_CALLS: [&str; 6] = [
+    "yum --disablerepo=* --enablerepo=canopsis* update -y [as root]",
+    "mongo runs // 001_remove_stats",
+    "mongo runs // 002_add_metrics",
+    "canopsinit --canopsis-edition core [as canopsis]",
+    "canopsis-reconfigure -migrate-postgres=true -postgres-migration-mode=up -postgres-migration-directory=/opt/canopsis/share/migrations/postgres [as root]",
+    "canopsis-reconfigure sees CPS_MONGO_URL=mongodb://cpsmongo:canopsis@localhost:27017/canopsis CPS_POSTGRES_URL=postgresql://cpspostgres:canopsis@localhost:5432/canopsis",
+];
+
+fn recorded_calls(s: &sdsandbox::Sandbox) -> Vec<String> {
+    // mongo's own line (with the URL) is the stand-in's record of its arguments; keep the
+    // line that says which script it ran.
+    calls(s).into_iter().filter(|c| !c.starts_with("mongo --quiet")).collect()
+}
+
+#[test]
+fn systemctl_start_upgrades_4_4_0_to_4_5_0() {
+    let s = canopsis::install_4_4_0();
+    let before: Vec<usize> = UNITS.iter().map(|u| starts(&s, engine_name(u))).collect();
+    // systemd unloads an inactive unit nothing refers to, and its StatusText with it: a target
+    // ordered after it keeps it loaded, as an admin's `systemctl status` right after would see.
+    s.install_unit("observer.target", &format!("[Unit]\nAfter={UNIT}\n"));
+    assert!(s.systemctl(&["start", "observer.target"]).status.success());
+
+    let out = s.systemctl(&["start", UNIT]);
+    assert!(out.status.success(), "start failed: {}\n{}", String::from_utf8_lossy(&out.stderr), s.journal(UNIT));
+    // Type=notify: start returned once READY=1 was sent, never before.
+    let state = s.show(UNIT, "ActiveState");
+    assert!(state == "active" || state == "inactive", "after start: {state}");
+    assert!(s.journal(UNIT).contains("starting at step 1"), "{}", s.journal(UNIT));
+
+    assert_eq!(wait_inactive(&s, UNIT, Duration::from_secs(120)), "inactive", "{}", s.journal(UNIT));
+    assert_eq!(s.show(UNIT, "Result"), "success");
+    assert_eq!(s.show(UNIT, "StatusText"), "upgraded from 4.4.0 to 4.5.0");
+
+    assert_eq!(recorded_calls(&s), EXPECTED_CALLS, "journal:\n{}", s.journal(UNIT));
+    assert_eq!(read(&s, "/opt/canopsis/VERSION.txt").trim(), "4.5.0");
+    for (unit, before) in UNITS.iter().zip(before) {
+        assert_eq!(s.show(unit, "ActiveState"), "active", "{unit}");
+        assert!(starts(&s, engine_name(unit)) > before, "{unit} was not restarted");
+    }
+    // The 4.5.0 guide's edits of go-engines-vars.conf and the edition's engine binaries.
+    let vars = read(&s, "/opt/canopsis/etc/go-engines-vars.conf");
+    assert!(!vars.contains("CPS_INFLUX_URL"), "{vars}");
+    assert!(vars.contains("CPS_POSTGRES_URL=\"postgresql://cpspostgres:canopsis@localhost:5432/canopsis\""));
+    let link = std::fs::read_link(s.host_path("/opt/canopsis/bin/engine-axe")).unwrap();
+    assert_eq!(link.to_str().unwrap(), "/opt/canopsis/bin/engine-axe-community");
+    // canoctl is never used: the engines are restarted over D-Bus.
+    assert!(!calls(&s).iter().any(|c| c.starts_with("canoctl")));
+
+    let history = canopsis::run_daemon(&s, &["history", "--format", "json"]);
+    let history: serde_json::Value = serde_json::from_slice(&history.stdout).unwrap();
+    assert_eq!(history[0]["to"], "4.5.0");
+    assert_eq!(history[0]["steps"].as_array().unwrap().len(), 5);
+}
+
+fn engine_name(unit: &str) -> &str {
+    unit.split('@').nth(1).unwrap().trim_end_matches(".service")
+}
+
+#[test]
+fn a_bad_target_fails_systemctl_start_with_the_reason() {
+    let s = canopsis::install_4_4_0();
+    let out = s.systemctl(&["start", "canopsis-upgrade@9.9.9.service"]);
+    assert!(!out.status.success(), "start of a bad target succeeded");
+    let journal = s.journal("canopsis-upgrade@9.9.9.service");
+    assert!(journal.contains("9.9.9 is not a published Canopsis release"), "{journal}");
+    assert_eq!(read(&s, "/opt/canopsis/VERSION.txt").trim(), "4.4.0");
+    assert!(calls(&s).is_empty(), "nothing may run before READY: {:?}", calls(&s));
+}
+
+#[test]
+fn unacknowledged_manual_steps_fail_the_start() {
+    let s = canopsis::install_4_4_0();
+    let config = read(&s, canopsis::CONFIG).replace("acknowledged = [\"4.5.0\"]", "acknowledged = []");
+    s.write(canopsis::CONFIG, &config, 0o644);
+    let out = s.systemctl(&["start", UNIT]);
+    assert!(!out.status.success());
+    let journal = s.journal(UNIT);
+    assert!(journal.contains("manual steps are not acknowledged: 4.5.0 (9 step(s))"), "{journal}");
+    assert!(calls(&s).is_empty());
+}
+
+#[test]
+fn a_failing_engine_fails_the_run_by_name_and_edited_files_are_restored() {
+    let s = canopsis::install_4_4_0();
+    let vars_before = read(&s, "/opt/canopsis/etc/go-engines-vars.conf");
+    s.write("/opt/canopsis/var/broken-engines", "engine-che\n", 0o644);
+    let out = s.systemctl(&["start", UNIT]);
+    assert!(out.status.success(), "{}", s.journal(UNIT));
+    assert_eq!(wait_inactive(&s, UNIT, Duration::from_secs(120)), "failed");
+    let status = s.show(UNIT, "StatusText");
+    assert!(status.starts_with("failed at 4/5 standard reconfigure"), "{status}");
+    assert!(status.contains("canopsis-engine-go@engine-che.service"), "{status}");
+    assert!(status.contains("file(s) restored"), "{status}");
+    assert_eq!(read(&s, "/opt/canopsis/etc/go-engines-vars.conf"), vars_before);
+    let link = std::fs::symlink_metadata(s.host_path("/opt/canopsis/bin/engine-axe")).unwrap();
+    assert!(!link.file_type().is_symlink(), "engine-axe is a file again");
+
+    // The journal keeps the run: status says where it stands, and a later run resumes.
+    let status = canopsis::run_daemon(&s, &["status", "--format", "json"]);
+    let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(status["current"]["status"], "failed");
+    s.write("/opt/canopsis/var/broken-engines", "", 0o644);
+    let out = canopsis::run_daemon(&s, &["run", "--to", "4.5.0"]);
+    assert!(out.status.success(), "resume: {}", String::from_utf8_lossy(&out.stderr));
+    let vars = read(&s, "/opt/canopsis/etc/go-engines-vars.conf");
+    assert!(!vars.contains("CPS_INFLUX_URL"), "the restored edit was made again: {vars}");
+}
+
+#[test]
+fn a_second_concurrent_run_is_refused_and_the_first_is_unaffected() {
+    let s = canopsis::install_4_4_0();
+    s.write("/opt/canopsis/var/slow-yum", "4", 0o644);
+    let out = s.systemctl(&["start", UNIT]);
+    assert!(out.status.success(), "{}", s.journal(UNIT));
+    let second = canopsis::run_daemon(&s, &["run", "--to", "4.5.0"]);
+    assert!(!second.status.success());
+    let err = String::from_utf8_lossy(&second.stderr);
+    let pid = s.show(UNIT, "MainPID");
+    assert!(err.contains(&format!("another canopsis-upgrade run holds /run/canopsis-upgrade.lock (PID {pid})")), "{err}");
+    assert_eq!(wait_inactive(&s, UNIT, Duration::from_secs(120)), "inactive");
+    assert_eq!(s.show(UNIT, "Result"), "success");
+    assert_eq!(recorded_calls(&s), EXPECTED_CALLS);
+}
