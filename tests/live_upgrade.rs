@@ -138,3 +138,120 @@ fn a_second_concurrent_run_is_refused_and_the_first_is_unaffected() {
     assert_eq!(s.show(UNIT, "Result"), "success");
     assert_eq!(recorded_calls(&s), EXPECTED_CALLS);
 }
+
+/// The calls of the first action of each step of 4.4.0 -> 4.5.0 (what runs twice when the
+/// daemon is killed right after it).
+const FIRST_ACTION_CALLS: [&[&str]; 5] = [
+    &[], // 4.5.0 before_update: a manual step first
+    &["yum --disablerepo=* --enablerepo=canopsis* update -y [as root]"],
+    // 4.5.0 after_packages: one action runs every migration script of release4.5.
+    &["mongo runs // 001_remove_stats", "mongo runs // 002_add_metrics"],
+    &["canopsinit --canopsis-edition core [as canopsis]"],
+    &[], // 4.5.0 after_update: manual steps
+];
+
+/// Kills the daemon (SIGKILL) after the first action of `step`, runs it again, and checks that
+/// the end state is the uninterrupted one.
+fn crash_and_resume_at(step: usize) {
+    let s = canopsis::install_4_4_0();
+    let marker = "/run/hold-marker";
+    let mut held = s
+        .command(&[canopsis::DAEMON, "--config", canopsis::CONFIG, "run", "--to", "4.5.0"])
+        .env("CANOPSIS_UPGRADE_TEST_HOLD_STEP", step.to_string())
+        .env("CANOPSIS_UPGRADE_TEST_HOLD_MARKER", marker)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while !s.host_path(marker).exists() {
+        assert!(started.elapsed() < Duration::from_secs(60), "step {step} never held");
+        assert!(held.try_wait().unwrap().is_none(), "the daemon ended before step {step}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let pid = read(&s, marker);
+    assert!(s.exec(&["kill", "-KILL", &pid]).status.success());
+    held.wait().unwrap();
+
+    let status = canopsis::run_daemon(&s, &["status", "--format", "json"]);
+    let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(status["current"]["steps"][step - 1]["state"], "running", "{status}");
+
+    let out = canopsis::run_daemon(&s, &["run", "--to", "4.5.0"]);
+    assert!(out.status.success(), "resume after a crash in step {step}: {}", String::from_utf8_lossy(&out.stderr));
+
+    let history = canopsis::run_daemon(&s, &["history", "--format", "json"]);
+    let history: serde_json::Value = serde_json::from_slice(&history.stdout).unwrap();
+    let attempts: Vec<u64> = history[0]["steps"].as_array().unwrap().iter().map(|s| s["attempts"].as_u64().unwrap()).collect();
+    let mut expected_attempts = vec![1; 5];
+    expected_attempts[step - 1] = 2;
+    assert_eq!(attempts, expected_attempts, "every step once, the interrupted one twice");
+
+    let mut expected: Vec<String> = EXPECTED_CALLS.iter().map(|c| c.to_string()).collect();
+    let again = FIRST_ACTION_CALLS[step - 1];
+    if let Some(first) = again.first() {
+        let at = expected.iter().position(|c| c == first).unwrap();
+        expected.splice(at..at, again.iter().map(|c| c.to_string()));
+    }
+    assert_eq!(recorded_calls(&s), expected, "calls after a crash in step {step}");
+    assert_eq!(read(&s, "/opt/canopsis/VERSION.txt").trim(), "4.5.0");
+    let vars = read(&s, "/opt/canopsis/etc/go-engines-vars.conf");
+    assert_eq!(vars.matches("CPS_POSTGRES_URL=").count(), 1, "{vars}");
+    assert!(!vars.contains("CPS_INFLUX_URL"), "{vars}");
+    for unit in UNITS {
+        assert_eq!(s.show(unit, "ActiveState"), "active", "{unit}");
+    }
+}
+
+#[test]
+fn crash_in_step_1_and_resume() {
+    crash_and_resume_at(1);
+}
+
+#[test]
+fn crash_in_step_2_and_resume() {
+    crash_and_resume_at(2);
+}
+
+#[test]
+fn crash_in_step_3_and_resume() {
+    crash_and_resume_at(3);
+}
+
+#[test]
+fn crash_in_step_4_and_resume() {
+    crash_and_resume_at(4);
+}
+
+#[test]
+fn crash_in_step_5_and_resume() {
+    crash_and_resume_at(5);
+}
+
+#[test]
+fn systemctl_stop_ends_at_a_step_boundary_and_start_resumes() {
+    let s = canopsis::install_4_4_0();
+    s.write("/opt/canopsis/var/slow-yum", "3", 0o644);
+    assert!(s.systemctl(&["start", UNIT]).status.success());
+    // Wait for the slow package update (step 2) to begin, then stop.
+    let started = std::time::Instant::now();
+    while !calls(&s).iter().any(|c| c.starts_with("yum")) {
+        assert!(started.elapsed() < Duration::from_secs(30), "yum never ran: {}", s.journal(UNIT));
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = s.systemctl(&["stop", UNIT]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(s.show(UNIT, "ActiveState"), "inactive");
+    let journal = s.journal(UNIT);
+    assert!(journal.contains("stopped before step 3/5; run again to resume"), "{journal}");
+    // The step under way was finished, not killed: yum completed and step 2 is done.
+    assert_eq!(read(&s, "/opt/canopsis/VERSION.txt").trim(), "4.5.0");
+    let status = canopsis::run_daemon(&s, &["status", "--format", "json"]);
+    let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(status["current"]["status"], "stopped", "{status}");
+    assert_eq!(status["current"]["steps"][1]["state"], "done", "{status}");
+
+    assert!(s.systemctl(&["start", UNIT]).status.success());
+    assert_eq!(wait_inactive(&s, UNIT, Duration::from_secs(120)), "inactive");
+    assert_eq!(recorded_calls(&s), EXPECTED_CALLS, "{}", s.journal(UNIT));
+}
