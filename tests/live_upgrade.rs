@@ -44,9 +44,15 @@ fn systemctl_start_upgrades_4_4_0_to_4_5_0() {
     assert!(state == "active" || state == "inactive", "after start: {state}");
     assert!(s.journal(UNIT).contains("starting at step 1"), "{}", s.journal(UNIT));
 
-    assert_eq!(wait_inactive(&s, UNIT, Duration::from_secs(120)), "inactive", "{}", s.journal(UNIT));
+    let (state, statuses) = canopsis::watch_until_inactive(&s, UNIT, Duration::from_secs(120));
+    assert_eq!(state, "inactive", "{}", s.journal(UNIT));
     assert_eq!(s.show(UNIT, "Result"), "success");
     assert_eq!(s.show(UNIT, "StatusText"), "upgraded from 4.4.0 to 4.5.0");
+    // STATUS names the step and the action under way (the restart lasts the settle time).
+    assert!(
+        statuses.iter().any(|t| t == "4/5 standard reconfigure: restart canopsis"),
+        "{statuses:?}"
+    );
 
     assert_eq!(recorded_calls(&s), EXPECTED_CALLS, "journal:\n{}", s.journal(UNIT));
     assert_eq!(read(&s, "/opt/canopsis/VERSION.txt").trim(), "4.5.0");
@@ -254,4 +260,15 @@ fn systemctl_stop_ends_at_a_step_boundary_and_start_resumes() {
     assert!(s.systemctl(&["start", UNIT]).status.success());
     assert_eq!(wait_inactive(&s, UNIT, Duration::from_secs(120)), "inactive");
     assert_eq!(recorded_calls(&s), EXPECTED_CALLS, "{}", s.journal(UNIT));
+}
+
+#[test]
+fn the_watchdog_is_fed_through_a_long_step() {
+    let s = canopsis::install_4_4_0();
+    s.write("/opt/canopsis/var/slow-yum", "4", 0o644);
+    s.write("/run/systemd/system/canopsis-upgrade@.service.d/watchdog.conf", "[Service]\nWatchdogSec=2s\n", 0o644);
+    s.daemon_reload();
+    assert!(s.systemctl(&["start", UNIT]).status.success(), "{}", s.journal(UNIT));
+    assert_eq!(wait_inactive(&s, UNIT, Duration::from_secs(120)), "inactive", "{}", s.journal(UNIT));
+    assert_eq!(s.show(UNIT, "Result"), "success", "a 4 s step under WatchdogSec=2s");
 }

@@ -60,9 +60,14 @@ impl Hold {
     }
 }
 
+/// Told of each action before it runs, with how long it may take (for STATUS and
+/// EXTEND_TIMEOUT_USEC).
+pub type Progress = Arc<dyn Fn(&Action, Duration) + Send + Sync>;
+
 /// Performs actions for real.
 pub struct LiveExecutor {
     settings: LiveSettings,
+    progress: Option<Progress>,
     systemd: Systemd,
     runtime: tokio::runtime::Handle,
     backups: BackupStore,
@@ -86,11 +91,29 @@ impl LiveExecutor {
     ) -> Self {
         Self {
             settings,
+            progress: None,
             systemd,
             runtime,
             backups,
             current_step,
             hold,
+        }
+    }
+
+    /// Reports each action before it runs.
+    pub fn with_progress(mut self, progress: Progress) -> Self {
+        self.progress = Some(progress);
+        self
+    }
+
+    /// The longest an action may take (its own timeout), for EXTEND_TIMEOUT_USEC.
+    fn expected_duration(&self, action: &Action) -> Duration {
+        match action {
+            Action::Command(spec) => Duration::from_secs(spec.timeout_secs),
+            Action::PsqlFile { .. } | Action::MongoFile { .. } | Action::MongoScripts { .. } => Duration::from_secs(3600),
+            Action::Wait { seconds } => Duration::from_secs_f64(*seconds),
+            Action::RestartCanopsis | Action::StartCanopsis => self.settings.settle + self.systemd.job_timeout(),
+            _ => self.systemd.job_timeout(),
         }
     }
 
@@ -483,6 +506,9 @@ async fn settled(
 impl Executor for LiveExecutor {
     fn execute(&self, action: &Action) -> Result<Outcome, ExecError> {
         tracing::info!("{}", action.describe());
+        if let Some(progress) = &self.progress {
+            progress(action, self.expected_duration(action));
+        }
         let outcome = match action {
             Action::UnitStart { unit } => self.unit_job(JobKind::Start, unit),
             Action::UnitStop { unit } => self.unit_job(JobKind::Stop, unit),

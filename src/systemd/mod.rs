@@ -94,6 +94,11 @@ impl Systemd {
         })
     }
 
+    /// How long one job may take.
+    pub fn job_timeout(&self) -> Duration {
+        self.job_timeout
+    }
+
     /// Runs one job and waits for its result.
     pub async fn job(&self, kind: JobKind, unit: &str) -> Result<(), SystemdError> {
         let results =

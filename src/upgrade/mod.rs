@@ -59,7 +59,7 @@ pub enum RunOutcome {
 pub fn run(
     settings: &Settings,
     options: &RunOptions,
-    notifier: &Notifier,
+    notifier: &Arc<Notifier>,
     stop: &AtomicBool,
     runtime: &tokio::runtime::Handle,
 ) -> Result<RunOutcome> {
@@ -102,6 +102,15 @@ pub fn run(
         journal.clone(),
         current_step.clone(),
     );
+    let label = Arc::new(std::sync::Mutex::new(String::new()));
+    let progress = {
+        let (label, notifier) = (label.clone(), notifier.clone());
+        move |action: &crate::action::Action, expected: std::time::Duration| {
+            notifier.status(&format!("{}: {}", label.lock().unwrap(), action.describe()));
+            // Time for this action, so a stop (or a runtime limit) waits for it to end.
+            notifier.extend_timeout(expected + std::time::Duration::from_secs(60));
+        }
+    };
     let live = LiveExecutor::new(
         live_settings(settings),
         systemd,
@@ -109,7 +118,8 @@ pub fn run(
         backups,
         current_step.clone(),
         options.hold.clone(),
-    );
+    )
+    .with_progress(Arc::new(progress));
     let procedures = Procedures::prepare(
         &catalog,
         &scripts,
@@ -141,7 +151,9 @@ pub fn run(
             tracing::info!("{text}");
             return Ok(RunOutcome::Stopped { next_step: number });
         }
-        let label = step_label(spec, number, total);
+        let step = step_label(spec, number, total);
+        *label.lock().unwrap() = step.clone();
+        let label = step;
         current_step.store(number, Ordering::SeqCst);
         journaling::step_started(&journal, index)?;
         notifier.status(&label);

@@ -184,11 +184,21 @@ pub fn starts(s: &Sandbox, engine: &str) -> usize {
 
 /// Waits until a unit leaves the active/activating/deactivating states; its final ActiveState.
 pub fn wait_inactive(s: &Sandbox, unit: &str, timeout: Duration) -> String {
+    watch_until_inactive(s, unit, timeout).0
+}
+
+/// Like [`wait_inactive`], also collecting every distinct StatusText seen on the way.
+pub fn watch_until_inactive(s: &Sandbox, unit: &str, timeout: Duration) -> (String, Vec<String>) {
     let started = Instant::now();
+    let mut seen: Vec<String> = Vec::new();
     loop {
         let state = s.show(unit, "ActiveState");
+        let status = s.show(unit, "StatusText");
+        if !status.is_empty() && seen.last() != Some(&status) {
+            seen.push(status);
+        }
         if state == "inactive" || state == "failed" {
-            return state;
+            return (state, seen);
         }
         assert!(
             started.elapsed() < timeout,
