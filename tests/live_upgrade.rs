@@ -25,7 +25,10 @@ const EXPECTED_CALLS: [&str; 6] = [
 fn recorded_calls(s: &sdsandbox::Sandbox) -> Vec<String> {
     // mongo's own line (with the URL) is the stand-in's record of its arguments; keep the
     // line that says which script it ran.
-    calls(s).into_iter().filter(|c| !c.starts_with("mongo --quiet")).collect()
+    calls(s)
+        .into_iter()
+        .filter(|c| !c.starts_with("mongo --quiet"))
+        .collect()
 }
 
 #[test]
@@ -38,11 +41,23 @@ fn systemctl_start_upgrades_4_4_0_to_4_5_0() {
     assert!(s.systemctl(&["start", "observer.target"]).status.success());
 
     let out = s.systemctl(&["start", UNIT]);
-    assert!(out.status.success(), "start failed: {}\n{}", String::from_utf8_lossy(&out.stderr), s.journal(UNIT));
+    assert!(
+        out.status.success(),
+        "start failed: {}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        s.journal(UNIT)
+    );
     // Type=notify: start returned once READY=1 was sent, never before.
     let state = s.show(UNIT, "ActiveState");
-    assert!(state == "active" || state == "inactive", "after start: {state}");
-    assert!(s.journal(UNIT).contains("starting at step 1"), "{}", s.journal(UNIT));
+    assert!(
+        state == "active" || state == "inactive",
+        "after start: {state}"
+    );
+    assert!(
+        s.journal(UNIT).contains("starting at step 1"),
+        "{}",
+        s.journal(UNIT)
+    );
 
     let (state, statuses) = canopsis::watch_until_inactive(&s, UNIT, Duration::from_secs(120));
     assert_eq!(state, "inactive", "{}", s.journal(UNIT));
@@ -50,22 +65,37 @@ fn systemctl_start_upgrades_4_4_0_to_4_5_0() {
     assert_eq!(s.show(UNIT, "StatusText"), "upgraded from 4.4.0 to 4.5.0");
     // STATUS names the step and the action under way (the restart lasts the settle time).
     assert!(
-        statuses.iter().any(|t| t == "4/5 standard reconfigure: restart canopsis"),
+        statuses
+            .iter()
+            .any(|t| t == "4/5 standard reconfigure: restart canopsis"),
         "{statuses:?}"
     );
 
-    assert_eq!(recorded_calls(&s), EXPECTED_CALLS, "journal:\n{}", s.journal(UNIT));
+    assert_eq!(
+        recorded_calls(&s),
+        EXPECTED_CALLS,
+        "journal:\n{}",
+        s.journal(UNIT)
+    );
     assert_eq!(read(&s, "/opt/canopsis/VERSION.txt").trim(), "4.5.0");
     for (unit, before) in UNITS.iter().zip(before) {
         assert_eq!(s.show(unit, "ActiveState"), "active", "{unit}");
-        assert!(starts(&s, engine_name(unit)) > before, "{unit} was not restarted");
+        assert!(
+            starts(&s, engine_name(unit)) > before,
+            "{unit} was not restarted"
+        );
     }
     // The 4.5.0 guide's edits of go-engines-vars.conf and the edition's engine binaries.
     let vars = read(&s, "/opt/canopsis/etc/go-engines-vars.conf");
     assert!(!vars.contains("CPS_INFLUX_URL"), "{vars}");
-    assert!(vars.contains("CPS_POSTGRES_URL=\"postgresql://cpspostgres:canopsis@localhost:5432/canopsis\""));
+    assert!(vars.contains(
+        "CPS_POSTGRES_URL=\"postgresql://cpspostgres:canopsis@localhost:5432/canopsis\""
+    ));
     let link = std::fs::read_link(s.host_path("/opt/canopsis/bin/engine-axe")).unwrap();
-    assert_eq!(link.to_str().unwrap(), "/opt/canopsis/bin/engine-axe-community");
+    assert_eq!(
+        link.to_str().unwrap(),
+        "/opt/canopsis/bin/engine-axe-community"
+    );
     // canoctl is never used: the engines are restarted over D-Bus.
     assert!(!calls(&s).iter().any(|c| c.starts_with("canoctl")));
 
@@ -85,20 +115,31 @@ fn a_bad_target_fails_systemctl_start_with_the_reason() {
     let out = s.systemctl(&["start", "canopsis-upgrade@9.9.9.service"]);
     assert!(!out.status.success(), "start of a bad target succeeded");
     let journal = s.journal("canopsis-upgrade@9.9.9.service");
-    assert!(journal.contains("9.9.9 is not a published Canopsis release"), "{journal}");
+    assert!(
+        journal.contains("9.9.9 is not a published Canopsis release"),
+        "{journal}"
+    );
     assert_eq!(read(&s, "/opt/canopsis/VERSION.txt").trim(), "4.4.0");
-    assert!(calls(&s).is_empty(), "nothing may run before READY: {:?}", calls(&s));
+    assert!(
+        calls(&s).is_empty(),
+        "nothing may run before READY: {:?}",
+        calls(&s)
+    );
 }
 
 #[test]
 fn unacknowledged_manual_steps_fail_the_start() {
     let s = canopsis::install_4_4_0();
-    let config = read(&s, canopsis::CONFIG).replace("acknowledged = [\"4.5.0\"]", "acknowledged = []");
+    let config =
+        read(&s, canopsis::CONFIG).replace("acknowledged = [\"4.5.0\"]", "acknowledged = []");
     s.write(canopsis::CONFIG, &config, 0o644);
     let out = s.systemctl(&["start", UNIT]);
     assert!(!out.status.success());
     let journal = s.journal(UNIT);
-    assert!(journal.contains("manual steps are not acknowledged: 4.5.0 (9 step(s))"), "{journal}");
+    assert!(
+        journal.contains("manual steps are not acknowledged: 4.5.0 (9 step(s))"),
+        "{journal}"
+    );
     assert!(calls(&s).is_empty());
 }
 
@@ -111,10 +152,19 @@ fn a_failing_engine_fails_the_run_by_name_and_edited_files_are_restored() {
     assert!(out.status.success(), "{}", s.journal(UNIT));
     assert_eq!(wait_inactive(&s, UNIT, Duration::from_secs(120)), "failed");
     let status = s.show(UNIT, "StatusText");
-    assert!(status.starts_with("failed at 4/5 standard reconfigure"), "{status}");
-    assert!(status.contains("canopsis-engine-go@engine-che.service"), "{status}");
+    assert!(
+        status.starts_with("failed at 4/5 standard reconfigure"),
+        "{status}"
+    );
+    assert!(
+        status.contains("canopsis-engine-go@engine-che.service"),
+        "{status}"
+    );
     assert!(status.contains("file(s) restored"), "{status}");
-    assert_eq!(read(&s, "/opt/canopsis/etc/go-engines-vars.conf"), vars_before);
+    assert_eq!(
+        read(&s, "/opt/canopsis/etc/go-engines-vars.conf"),
+        vars_before
+    );
     let link = std::fs::symlink_metadata(s.host_path("/opt/canopsis/bin/engine-axe")).unwrap();
     assert!(!link.file_type().is_symlink(), "engine-axe is a file again");
 
@@ -124,9 +174,16 @@ fn a_failing_engine_fails_the_run_by_name_and_edited_files_are_restored() {
     assert_eq!(status["current"]["status"], "failed");
     s.write("/opt/canopsis/var/broken-engines", "", 0o644);
     let out = canopsis::run_daemon(&s, &["run", "--to", "4.5.0"]);
-    assert!(out.status.success(), "resume: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "resume: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let vars = read(&s, "/opt/canopsis/etc/go-engines-vars.conf");
-    assert!(!vars.contains("CPS_INFLUX_URL"), "the restored edit was made again: {vars}");
+    assert!(
+        !vars.contains("CPS_INFLUX_URL"),
+        "the restored edit was made again: {vars}"
+    );
 }
 
 #[test]
@@ -139,8 +196,16 @@ fn a_second_concurrent_run_is_refused_and_the_first_is_unaffected() {
     assert!(!second.status.success());
     let err = String::from_utf8_lossy(&second.stderr);
     let pid = s.show(UNIT, "MainPID");
-    assert!(err.contains(&format!("another canopsis-upgrade run holds /run/canopsis-upgrade.lock (PID {pid})")), "{err}");
-    assert_eq!(wait_inactive(&s, UNIT, Duration::from_secs(120)), "inactive");
+    assert!(
+        err.contains(&format!(
+            "another canopsis-upgrade run holds /run/canopsis-upgrade.lock (PID {pid})"
+        )),
+        "{err}"
+    );
+    assert_eq!(
+        wait_inactive(&s, UNIT, Duration::from_secs(120)),
+        "inactive"
+    );
     assert_eq!(s.show(UNIT, "Result"), "success");
     assert_eq!(recorded_calls(&s), EXPECTED_CALLS);
 }
@@ -151,7 +216,10 @@ const FIRST_ACTION_CALLS: [&[&str]; 5] = [
     &[], // 4.5.0 before_update: a manual step first
     &["yum --disablerepo=* --enablerepo=canopsis* update -y [as root]"],
     // 4.5.0 after_packages: one action runs every migration script of release4.5.
-    &["mongo runs // 001_remove_stats", "mongo runs // 002_add_metrics"],
+    &[
+        "mongo runs // 001_remove_stats",
+        "mongo runs // 002_add_metrics",
+    ],
     &["canopsinit --canopsis-edition core [as canopsis]"],
     &[], // 4.5.0 after_update: manual steps
 ];
@@ -162,7 +230,14 @@ fn crash_and_resume_at(step: usize) {
     let s = canopsis::install_4_4_0();
     let marker = "/run/hold-marker";
     let mut held = s
-        .command(&[canopsis::DAEMON, "--config", canopsis::CONFIG, "run", "--to", "4.5.0"])
+        .command(&[
+            canopsis::DAEMON,
+            "--config",
+            canopsis::CONFIG,
+            "run",
+            "--to",
+            "4.5.0",
+        ])
         .env("CANOPSIS_UPGRADE_TEST_HOLD_STEP", step.to_string())
         .env("CANOPSIS_UPGRADE_TEST_HOLD_MARKER", marker)
         .stdout(std::process::Stdio::null())
@@ -171,8 +246,14 @@ fn crash_and_resume_at(step: usize) {
         .unwrap();
     let started = std::time::Instant::now();
     while !s.host_path(marker).exists() {
-        assert!(started.elapsed() < Duration::from_secs(60), "step {step} never held");
-        assert!(held.try_wait().unwrap().is_none(), "the daemon ended before step {step}");
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "step {step} never held"
+        );
+        assert!(
+            held.try_wait().unwrap().is_none(),
+            "the daemon ended before step {step}"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     let pid = read(&s, marker);
@@ -181,17 +262,33 @@ fn crash_and_resume_at(step: usize) {
 
     let status = canopsis::run_daemon(&s, &["status", "--format", "json"]);
     let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
-    assert_eq!(status["current"]["steps"][step - 1]["state"], "running", "{status}");
+    assert_eq!(
+        status["current"]["steps"][step - 1]["state"],
+        "running",
+        "{status}"
+    );
 
     let out = canopsis::run_daemon(&s, &["run", "--to", "4.5.0"]);
-    assert!(out.status.success(), "resume after a crash in step {step}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "resume after a crash in step {step}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     let history = canopsis::run_daemon(&s, &["history", "--format", "json"]);
     let history: serde_json::Value = serde_json::from_slice(&history.stdout).unwrap();
-    let attempts: Vec<u64> = history[0]["steps"].as_array().unwrap().iter().map(|s| s["attempts"].as_u64().unwrap()).collect();
+    let attempts: Vec<u64> = history[0]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["attempts"].as_u64().unwrap())
+        .collect();
     let mut expected_attempts = vec![1; 5];
     expected_attempts[step - 1] = 2;
-    assert_eq!(attempts, expected_attempts, "every step once, the interrupted one twice");
+    assert_eq!(
+        attempts, expected_attempts,
+        "every step once, the interrupted one twice"
+    );
 
     let mut expected: Vec<String> = EXPECTED_CALLS.iter().map(|c| c.to_string()).collect();
     let again = FIRST_ACTION_CALLS[step - 1];
@@ -199,7 +296,11 @@ fn crash_and_resume_at(step: usize) {
         let at = expected.iter().position(|c| c == first).unwrap();
         expected.splice(at..at, again.iter().map(|c| c.to_string()));
     }
-    assert_eq!(recorded_calls(&s), expected, "calls after a crash in step {step}");
+    assert_eq!(
+        recorded_calls(&s),
+        expected,
+        "calls after a crash in step {step}"
+    );
     assert_eq!(read(&s, "/opt/canopsis/VERSION.txt").trim(), "4.5.0");
     let vars = read(&s, "/opt/canopsis/etc/go-engines-vars.conf");
     assert_eq!(vars.matches("CPS_POSTGRES_URL=").count(), 1, "{vars}");
@@ -242,14 +343,25 @@ fn systemctl_stop_ends_at_a_step_boundary_and_start_resumes() {
     // Wait for the slow package update (step 2) to begin, then stop.
     let started = std::time::Instant::now();
     while !calls(&s).iter().any(|c| c.starts_with("yum")) {
-        assert!(started.elapsed() < Duration::from_secs(30), "yum never ran: {}", s.journal(UNIT));
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "yum never ran: {}",
+            s.journal(UNIT)
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     let out = s.systemctl(&["stop", UNIT]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(s.show(UNIT, "ActiveState"), "inactive");
     let journal = s.journal(UNIT);
-    assert!(journal.contains("stopped before step 3/5; run again to resume"), "{journal}");
+    assert!(
+        journal.contains("stopped before step 3/5; run again to resume"),
+        "{journal}"
+    );
     // The step under way was finished, not killed: yum completed and step 2 is done.
     assert_eq!(read(&s, "/opt/canopsis/VERSION.txt").trim(), "4.5.0");
     let status = canopsis::run_daemon(&s, &["status", "--format", "json"]);
@@ -258,7 +370,10 @@ fn systemctl_stop_ends_at_a_step_boundary_and_start_resumes() {
     assert_eq!(status["current"]["steps"][1]["state"], "done", "{status}");
 
     assert!(s.systemctl(&["start", UNIT]).status.success());
-    assert_eq!(wait_inactive(&s, UNIT, Duration::from_secs(120)), "inactive");
+    assert_eq!(
+        wait_inactive(&s, UNIT, Duration::from_secs(120)),
+        "inactive"
+    );
     assert_eq!(recorded_calls(&s), EXPECTED_CALLS, "{}", s.journal(UNIT));
 }
 
@@ -266,9 +381,26 @@ fn systemctl_stop_ends_at_a_step_boundary_and_start_resumes() {
 fn the_watchdog_is_fed_through_a_long_step() {
     let s = canopsis::install_4_4_0();
     s.write("/opt/canopsis/var/slow-yum", "4", 0o644);
-    s.write("/run/systemd/system/canopsis-upgrade@.service.d/watchdog.conf", "[Service]\nWatchdogSec=2s\n", 0o644);
+    s.write(
+        "/run/systemd/system/canopsis-upgrade@.service.d/watchdog.conf",
+        "[Service]\nWatchdogSec=2s\n",
+        0o644,
+    );
     s.daemon_reload();
-    assert!(s.systemctl(&["start", UNIT]).status.success(), "{}", s.journal(UNIT));
-    assert_eq!(wait_inactive(&s, UNIT, Duration::from_secs(120)), "inactive", "{}", s.journal(UNIT));
-    assert_eq!(s.show(UNIT, "Result"), "success", "a 4 s step under WatchdogSec=2s");
+    assert!(
+        s.systemctl(&["start", UNIT]).status.success(),
+        "{}",
+        s.journal(UNIT)
+    );
+    assert_eq!(
+        wait_inactive(&s, UNIT, Duration::from_secs(120)),
+        "inactive",
+        "{}",
+        s.journal(UNIT)
+    );
+    assert_eq!(
+        s.show(UNIT, "Result"),
+        "success",
+        "a 4 s step under WatchdogSec=2s"
+    );
 }

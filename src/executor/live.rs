@@ -110,9 +110,13 @@ impl LiveExecutor {
     fn expected_duration(&self, action: &Action) -> Duration {
         match action {
             Action::Command(spec) => Duration::from_secs(spec.timeout_secs),
-            Action::PsqlFile { .. } | Action::MongoFile { .. } | Action::MongoScripts { .. } => Duration::from_secs(3600),
+            Action::PsqlFile { .. } | Action::MongoFile { .. } | Action::MongoScripts { .. } => {
+                Duration::from_secs(3600)
+            }
             Action::Wait { seconds } => Duration::from_secs_f64(*seconds),
-            Action::RestartCanopsis | Action::StartCanopsis => self.settings.settle + self.systemd.job_timeout(),
+            Action::RestartCanopsis | Action::StartCanopsis => {
+                self.settings.settle + self.systemd.job_timeout()
+            }
             _ => self.systemd.job_timeout(),
         }
     }

@@ -36,7 +36,8 @@ CPS_API_URL=\"http://localhost:8082\"
 ";
 
 /// Records a call of `$0` with its arguments, and as whom.
-const RECORD: &str = r#"echo "$(basename "$0") $* [as $(id -un)]" >> /opt/canopsis/var/log/calls.log"#;
+const RECORD: &str =
+    r#"echo "$(basename "$0") $* [as $(id -un)]" >> /opt/canopsis/var/log/calls.log"#;
 
 fn engine_program() -> String {
     // A stand-in engine: logs its start, fails when told to, else runs until stopped.
@@ -79,7 +80,10 @@ fn recorder(extra: &str) -> String {
 
 /// Options of a sandbox that can hold the simulated install.
 pub fn sandbox_options() -> SandboxOptions {
-    SandboxOptions::new(&["/opt", "/usr/local/bin", "/var/lib/canopsis-upgrade"], &["canopsis"])
+    SandboxOptions::new(
+        &["/opt", "/usr/local/bin", "/var/lib/canopsis-upgrade"],
+        &["canopsis"],
+    )
 }
 
 /// Boots a sandbox and installs Canopsis 4.4.0 in it, every unit running.
@@ -91,7 +95,11 @@ pub fn install_4_4_0() -> Sandbox {
 
 /// Writes the install (`installed`), a repository offering `offered`, the daemon, its unit.
 pub fn populate(s: &Sandbox, installed: &str, offered: &str) {
-    s.write("/opt/canopsis/VERSION.txt", &format!("{installed}\n"), 0o644);
+    s.write(
+        "/opt/canopsis/VERSION.txt",
+        &format!("{installed}\n"),
+        0o644,
+    );
     s.write("/opt/canopsis/var/repo-version", offered, 0o644);
     s.write("/opt/canopsis/var/log/calls.log", "", 0o666);
     s.write("/opt/canopsis/var/log/engine-starts.log", "", 0o666);
@@ -147,10 +155,18 @@ pub fn populate(s: &Sandbox, installed: &str, offered: &str) {
         args.push("canopsis.service");
         args.extend(UNITS);
         let out = s.systemctl(&args);
-        assert!(out.status.success(), "{verb} the install: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{verb} the install: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 
-    s.copy_in(std::path::Path::new(env!("CARGO_BIN_EXE_canopsis-upgrade")), DAEMON, 0o755);
+    s.copy_in(
+        std::path::Path::new(env!("CARGO_BIN_EXE_canopsis-upgrade")),
+        DAEMON,
+        0o755,
+    );
     s.write(
         CONFIG,
         "[detect]\nsources = [\"version-file\"]\n\
@@ -163,7 +179,10 @@ pub fn populate(s: &Sandbox, installed: &str, offered: &str) {
         "ExecStart=/usr/bin/canopsis-upgrade run --to %I",
         &format!("ExecStart={DAEMON} --config {CONFIG} run --to %I"),
     );
-    assert!(unit.contains(DAEMON), "the unit's ExecStart changed: update the fixture");
+    assert!(
+        unit.contains(DAEMON),
+        "the unit's ExecStart changed: update the fixture"
+    );
     s.install_unit("canopsis-upgrade@.service", &unit);
 }
 
@@ -179,7 +198,10 @@ pub fn calls(s: &Sandbox) -> Vec<String> {
 
 /// How many times each unit's engine started.
 pub fn starts(s: &Sandbox, engine: &str) -> usize {
-    read(s, STARTS).lines().filter(|l| l.split(' ').next() == Some(engine)).count()
+    read(s, STARTS)
+        .lines()
+        .filter(|l| l.split(' ').next() == Some(engine))
+        .count()
 }
 
 /// Waits until a unit leaves the active/activating/deactivating states; its final ActiveState.
