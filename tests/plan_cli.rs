@@ -146,12 +146,10 @@ fn refusals_say_why() {
 fn a_site_index_makes_a_newer_target_known() {
     let site = Site::new("");
     let index = site.write("index.toml", "[releases]\n\"24.10.0\" = 2024-11-05\n");
-    let config = format!(
-        "{}\n[catalog]\nindex_files = [\"{}\"]\n",
-        std::fs::read_to_string(site.config()).unwrap(),
+    site.append_config(&format!(
+        "[catalog]\nindex_files = [\"{}\"]\n",
         index.display()
-    );
-    std::fs::write(site.config(), config).unwrap();
+    ));
     let plan = plan_json(&site, &["--from", "24.04.3", "--to", "24.10.0"]);
     assert_eq!(strings(&plan["path"]), ["24.10.0"]);
 

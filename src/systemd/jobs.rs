@@ -117,13 +117,12 @@ pub(super) async fn run(
 }
 
 /// An error for the first job that did not succeed.
-pub(super) fn require_done(results: BTreeMap<String, JobResult>) -> Result<(), SystemdError> {
+pub(super) fn require_done(
+    kind: JobKind,
+    results: BTreeMap<String, JobResult>,
+) -> Result<(), SystemdError> {
     match results.into_iter().find(|(_, r)| !r.is_success()) {
         None => Ok(()),
-        Some((unit, result)) => Err(SystemdError::Job {
-            kind: JobKind::Start,
-            unit,
-            result,
-        }),
+        Some((unit, result)) => Err(SystemdError::Job { kind, unit, result }),
     }
 }

@@ -52,6 +52,9 @@ pub struct UnitState {
     pub sub_state: String,
 }
 
+/// A service's `Result` property: success, exit-code, signal, timeout, start-limit-hit...
+pub type ServiceResult = String;
+
 impl UnitState {
     /// Whether the unit is known to systemd (a unit file exists).
     pub fn exists(&self) -> bool {
@@ -103,7 +106,7 @@ impl Systemd {
     pub async fn job(&self, kind: JobKind, unit: &str) -> Result<(), SystemdError> {
         let results =
             jobs::run(&self.manager, &[(kind, unit.to_owned())], self.job_timeout).await?;
-        jobs::require_done(results)
+        jobs::require_done(kind, results)
     }
 
     /// Queues one job per unit, all at once, and waits for every one of them: the downtime of a
@@ -133,16 +136,25 @@ impl Systemd {
         })
     }
 
+    /// The `Result` of a service (why it last stopped or failed).
+    pub async fn service_result(&self, unit: &str) -> Result<ServiceResult, SystemdError> {
+        Ok(self.service(unit).await?.result().await?)
+    }
+
     /// How many times systemd restarted a service by itself, and its main PID: a unit that
     /// changes either while we watch is crash-looping under Restart=always.
     pub async fn restart_marks(&self, unit: &str) -> Result<(u32, u32), SystemdError> {
+        let service = self.service(unit).await?;
+        Ok((service.n_restarts().await?, service.exec_main_pid().await?))
+    }
+
+    async fn service(&self, unit: &str) -> Result<ServiceProxy<'static>, SystemdError> {
         let path = self.manager.load_unit(unit.to_owned()).await?;
-        let proxy = ServiceProxy::builder(&self.connection)
+        Ok(ServiceProxy::builder(&self.connection)
             .path(path)
             .cache_properties(CacheProperties::No)
             .build()
-            .await?;
-        Ok((proxy.n_restarts().await?, proxy.exec_main_pid().await?))
+            .await?)
     }
 
     /// The loaded units whose names match any of the patterns (fnmatch, as systemctl).

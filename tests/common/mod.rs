@@ -31,6 +31,12 @@ impl Site {
         site
     }
 
+    /// Appends TOML to the config.
+    pub fn append_config(&self, extra: &str) {
+        let config = std::fs::read_to_string(self.config()).unwrap();
+        std::fs::write(self.config(), format!("{config}\n{extra}")).unwrap();
+    }
+
     /// A path inside the site directory.
     pub fn path(&self, rel: &str) -> PathBuf {
         self.dir.path().join(rel)
