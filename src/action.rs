@@ -177,6 +177,61 @@ pub trait Executor: Send + Sync {
 }
 
 impl Action {
+    /// The name of its kind, as in the plan's `action` field (`unit_restart`, `command`...).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Action::UnitStart { .. } => "unit_start",
+            Action::UnitStop { .. } => "unit_stop",
+            Action::UnitRestart { .. } => "unit_restart",
+            Action::UnitEnable { .. } => "unit_enable",
+            Action::UnitDisable { .. } => "unit_disable",
+            Action::DaemonReload => "daemon_reload",
+            Action::RestartCanopsis => "restart_canopsis",
+            Action::StopCanopsis => "stop_canopsis",
+            Action::StartCanopsis => "start_canopsis",
+            Action::Command(_) => "command",
+            Action::EnsureLine { .. } => "ensure_line",
+            Action::WriteFile { .. } => "write_file",
+            Action::CopyFile { .. } => "copy_file",
+            Action::Symlink { .. } => "symlink",
+            Action::UnitDropin { .. } => "unit_dropin",
+            Action::RemoveLines { .. } => "remove_lines",
+            Action::ReplaceInFile { .. } => "replace_in_file",
+            Action::TomlSet { .. } => "toml_set",
+            Action::TomlRemove { .. } => "toml_remove",
+            Action::EnvSet { .. } => "env_set",
+            Action::PsqlFile { .. } => "psql_file",
+            Action::MongoFile { .. } => "mongo_file",
+            Action::MongoScripts { .. } => "mongo_scripts",
+            Action::RedisFlushdb => "redis_flushdb",
+            Action::Wait { .. } => "wait",
+            Action::Manual { .. } => "manual",
+        }
+    }
+
+    /// What the window guard assumes an action of this kind takes, when its step does not say.
+    pub fn default_estimate(&self) -> std::time::Duration {
+        use std::time::Duration;
+        match self {
+            Action::Command(_) => Duration::from_secs(300),
+            Action::MongoScripts { .. } => Duration::from_secs(600),
+            Action::PsqlFile { .. } | Action::MongoFile { .. } => Duration::from_secs(300),
+            Action::RestartCanopsis | Action::StartCanopsis => Duration::from_secs(120),
+            Action::StopCanopsis => Duration::from_secs(60),
+            Action::UnitStart { .. } | Action::UnitStop { .. } | Action::UnitRestart { .. } => {
+                Duration::from_secs(30)
+            }
+            Action::RedisFlushdb => Duration::from_secs(30),
+            Action::DaemonReload
+            | Action::UnitEnable { .. }
+            | Action::UnitDisable { .. }
+            | Action::UnitDropin { .. } => Duration::from_secs(5),
+            Action::Wait { seconds } => Duration::from_secs_f64(*seconds),
+            Action::Manual { .. } => Duration::ZERO,
+            _ => Duration::from_secs(1),
+        }
+    }
+
     /// A one-line human description, for plans, logs and STATUS.
     pub fn describe(&self) -> String {
         let p = |path: &PathBuf| path.display().to_string();
@@ -256,6 +311,23 @@ fn shell_quote(arg: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kind_is_the_serialized_action_name() {
+        let actions = [
+            Action::DaemonReload,
+            Action::RestartCanopsis,
+            Action::Wait { seconds: 1.0 },
+            Action::MongoScripts { dir: "/x".into() },
+            Action::Manual { text: "x".into() },
+        ];
+        for action in actions {
+            assert_eq!(
+                serde_json::to_value(&action).unwrap()["action"],
+                action.kind()
+            );
+        }
+    }
 
     #[test]
     fn serializes_with_an_action_field() {

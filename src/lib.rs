@@ -15,6 +15,7 @@ pub mod journal;
 pub mod lock;
 pub mod notify;
 pub mod plan;
+pub mod policy;
 pub mod procedure;
 pub mod report;
 pub mod systemd;

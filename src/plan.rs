@@ -75,6 +75,9 @@ pub struct Step {
     /// What the script logged.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub messages: Vec<Message>,
+    /// How long the step is expected to take (declared by the script, or each action's
+    /// default), in seconds: the window guard adds these up.
+    pub estimate_secs: u64,
 }
 
 /// A step a person must do.
@@ -222,7 +225,11 @@ pub fn build(
             _ => None,
         }));
         let script = &procedures.script_of(spec).script;
+        let estimate = record
+            .declared_duration
+            .unwrap_or_else(|| record.actions.iter().map(Action::default_estimate).sum());
         steps.push(Step {
+            estimate_secs: estimate.as_secs(),
             version: spec.version.clone(),
             hook: spec.hook.clone(),
             function: spec.function.function(),
@@ -244,6 +251,11 @@ pub fn build(
 }
 
 impl Plan {
+    /// The expected duration of the steps from `index` (0-based) to the end.
+    pub fn remaining_estimate(&self, index: usize) -> std::time::Duration {
+        std::time::Duration::from_secs(self.steps.iter().skip(index).map(|s| s.estimate_secs).sum())
+    }
+
     /// The plan for a person to read.
     pub fn to_text(&self) -> String {
         use std::fmt::Write as _;
@@ -251,12 +263,13 @@ impl Plan {
         let path: Vec<&str> = self.path.iter().map(Version::as_str).collect();
         let _ = writeln!(
             out,
-            "Upgrade of Canopsis {} ({}) from {} to {}\nPath: {}\n",
+            "Upgrade of Canopsis {} ({}) from {} to {}\nPath: {}\nExpected duration: {}\n",
             self.edition,
             self.install,
             self.from,
             self.to,
-            path.join(", ")
+            path.join(", "),
+            minutes(self.remaining_estimate(0).as_secs())
         );
         for (i, step) in self.steps.iter().enumerate() {
             let version = step.version.as_ref().map_or("", Version::as_str);
@@ -267,11 +280,12 @@ impl Plan {
             };
             let _ = writeln!(
                 out,
-                "{:>3}. {}  [{} sha256:{}]",
+                "{:>3}. {}  [{} sha256:{}, ~{}]",
                 i + 1,
                 title.trim(),
                 step.script,
-                &step.sha256[..12]
+                &step.sha256[..12],
+                minutes(step.estimate_secs)
             );
             if step.actions.is_empty() {
                 let _ = writeln!(out, "       (nothing to do for this install)");
@@ -295,5 +309,14 @@ impl Plan {
             }
         }
         out
+    }
+}
+
+/// "12 min", "45 s".
+fn minutes(secs: u64) -> String {
+    if secs >= 60 {
+        format!("{} min", secs.div_ceil(60))
+    } else {
+        format!("{secs} s")
     }
 }

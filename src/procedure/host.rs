@@ -48,6 +48,8 @@ pub struct StepRecord {
     pub actions: Vec<Action>,
     /// What it logged.
     pub messages: Vec<Message>,
+    /// How long the step says it takes (`expect_duration`), if it said.
+    pub declared_duration: Option<Duration>,
 }
 
 /// The script API's view of the world, shared by every registered function.
@@ -145,6 +147,11 @@ impl Host {
         let answer = self.executor.query(&query);
         self.watch.extend(started.elapsed());
         answer.map_err(|e| script_error(e.to_string()))
+    }
+
+    /// Records how long the script says its step takes.
+    pub fn declare_duration(&self, duration: Duration) {
+        self.current.lock().unwrap().1.declared_duration = Some(duration);
     }
 
     /// Records a message of the script.
