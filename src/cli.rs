@@ -11,7 +11,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use crate::config::Settings;
 use crate::notify::Notifier;
 use crate::plan;
-use crate::upgrade::{self, inputs, RunOptions, RunOutcome};
+use crate::upgrade::{self, inputs, RunOptions, RunOutcome, Target};
 use crate::version::Version;
 use crate::{apidoc, check, report};
 
@@ -31,8 +31,11 @@ enum Command {
     /// Upgrade (or resume the unfinished upgrade) to a version; reports to systemd.
     Run {
         /// The target version.
+        #[arg(long, required_unless_present = "nightly", conflicts_with = "nightly")]
+        to: Option<Version>,
+        /// Upgrade to the newest release the [nightly] policy allows (nothing newer: success).
         #[arg(long)]
-        to: Version,
+        nightly: bool,
         /// The installed version (detected when omitted; a resumed run knows it).
         #[arg(long)]
         from: Option<Version>,
@@ -132,12 +135,17 @@ fn run(cli: Cli, notifier: Notifier) -> Result<ExitCode> {
     match cli.command {
         Command::Run {
             to,
+            nightly,
             from,
             acks,
             accept_changed,
         } => {
+            let target = match (to, nightly) {
+                (Some(to), _) => Target::Version(to),
+                (None, _) => Target::Nightly,
+            };
             let options = RunOptions {
-                to: Some(to),
+                target,
                 from,
                 acks,
                 accept_changed,
@@ -240,6 +248,9 @@ fn live_run(settings: &Settings, options: &RunOptions, notifier: Notifier) -> Re
     match outcome {
         RunOutcome::Completed { from, to, ran } => {
             println!("upgraded from {from} to {to} ({ran} step(s) run)");
+        }
+        RunOutcome::NothingToDo { installed } => {
+            println!("nothing to do: {installed} is the newest release the policy allows");
         }
         RunOutcome::Stopped { next_step } => {
             println!("stopped before step {next_step}; run again to resume");

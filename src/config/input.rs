@@ -20,6 +20,14 @@ pub struct Fragment {
     manual: Option<ManualInput>,
     run: Option<RunInput>,
     systemd: Option<SystemdInput>,
+    nightly: Option<NightlyInput>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NightlyInput {
+    policy: Option<Spanned<String>>,
+    source: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -161,6 +169,8 @@ pub struct Merged {
     pub settle: Option<Located<String>>,
     pub dropin_dir: Option<Located<PathBuf>>,
     pub runtime_unit_files: Option<Located<bool>>,
+    pub nightly_policy: Option<Located<String>>,
+    pub nightly_source: Option<Located<String>>,
 }
 
 /// Parses one fragment's text; syntax errors and unknown keys name file, line and column.
@@ -207,6 +217,7 @@ impl Merged {
             manual,
             run,
             systemd,
+            nightly,
         } = fragment;
         if let Some(i) = install {
             lay!(self.method, i.method);
@@ -248,6 +259,10 @@ impl Merged {
             lay!(self.state_dir, r.state_dir);
             lay!(self.lock_file, r.lock_file);
             lay!(self.on_failure, r.on_failure);
+        }
+        if let Some(n) = nightly {
+            lay!(self.nightly_policy, n.policy);
+            lay!(self.nightly_source, n.source);
         }
         if let Some(s) = systemd {
             lay!(self.canopsis_units, s.canopsis_units);

@@ -46,6 +46,15 @@ pub enum DetectSource {
     Api,
 }
 
+/// Where the nightly mode looks for newer releases.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NightlySource {
+    /// `dnf`/`yum list` of the canopsis repositories.
+    Repository,
+    /// The release catalog (bundled index plus site indexes).
+    Catalog,
+}
+
 /// The validated settings.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -99,6 +108,10 @@ pub struct Settings {
     pub dropin_dir: PathBuf,
     /// Enable/disable unit files in /run instead of /etc.
     pub runtime_unit_files: bool,
+    /// The nightly mode's version policy.
+    pub nightly_policy: Option<crate::policy::Policy>,
+    /// Where the nightly mode looks for releases.
+    pub nightly_source: NightlySource,
     /// The files this configuration was read from.
     pub files: Vec<String>,
 }
@@ -374,6 +387,25 @@ fn validate(m: input::Merged) -> Result<Settings, ConfigError> {
             None => "/etc/systemd/system".into(),
         },
         runtime_unit_files: m.runtime_unit_files.is_some_and(|l| l.value),
+        nightly_policy: match m.nightly_policy {
+            Some(l) => Some(
+                crate::policy::Policy::parse(&l.value)
+                    .map_err(|e| l.origin.error(format!("nightly.policy: {e}")))?,
+            ),
+            None => None,
+        },
+        nightly_source: match m.nightly_source {
+            None => NightlySource::Repository,
+            Some(l) => match l.value.as_str() {
+                "repository" => NightlySource::Repository,
+                "catalog" => NightlySource::Catalog,
+                other => {
+                    return Err(l.origin.error(format!(
+                        "nightly.source: {other:?} is not \"repository\" or \"catalog\""
+                    )))
+                }
+            },
+        },
         files: Vec::new(),
     })
 }

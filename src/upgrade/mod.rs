@@ -4,6 +4,7 @@
 
 pub mod inputs;
 mod journaling;
+pub mod nightly;
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -21,11 +22,20 @@ use crate::plan::{Plan, Procedures, StepSpec};
 use crate::systemd::Systemd;
 use crate::version::Version;
 
+/// What to upgrade to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// This version.
+    Version(Version),
+    /// The newest release the nightly policy allows (nothing to do is a success).
+    Nightly,
+}
+
 /// What `run` was asked.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct RunOptions {
-    /// The target version.
-    pub to: Option<Version>,
+    /// The target.
+    pub target: Target,
     /// The installed version (detected when not given).
     pub from: Option<Version>,
     /// Releases whose manual steps the admin acknowledges on the command line.
@@ -48,6 +58,11 @@ pub enum RunOutcome {
         /// Steps run by this process (the others were done by an earlier run).
         ran: usize,
     },
+    /// The nightly policy allows nothing newer than the installed version.
+    NothingToDo {
+        /// The installed version.
+        installed: Version,
+    },
     /// Stopped at a step boundary (SIGTERM); `run` again resumes.
     Stopped {
         /// The first step not done.
@@ -69,9 +84,9 @@ pub fn run(
         .with_context(|| format!("cannot create {}", settings.state_dir.display()))?;
     let journal = Arc::new(JournalFile::open(&settings.state_dir.join("journal.json"))?);
     let unfinished = journal.read(|j| j.current.clone());
-    let to = options.to.clone().context("no target version")?;
-    let from = match &unfinished {
-        Some(run) if run.to != to => bail!(
+    let catalog = inputs::catalog(settings)?;
+    let (from, to) = match (&unfinished, &options.target) {
+        (Some(run), Target::Version(to)) if *to != run.to => bail!(
             "an unfinished upgrade from {} to {} is in the journal {}: run it again with --to {} to finish it",
             run.from,
             run.to,
@@ -79,10 +94,22 @@ pub fn run(
             run.to
         ),
         // The installed version may be half-way: the journal knows where the run began.
-        Some(run) => run.from.clone(),
-        None => inputs::installed_version(settings, options.from.clone())?,
+        (Some(run), _) => (run.from.clone(), run.to.clone()),
+        (None, Target::Version(to)) => (inputs::installed_version(settings, options.from.clone())?, to.clone()),
+        (None, Target::Nightly) => {
+            let installed = inputs::installed_version(settings, options.from.clone())?;
+            match nightly::target(settings, &catalog, &installed)? {
+                Some(to) => (installed, to),
+                None => {
+                    let policy = settings.nightly_policy.as_ref().map(ToString::to_string).unwrap_or_default();
+                    let text = format!("nothing to do: {installed} is the newest release {policy} allows");
+                    notifier.ready(&text);
+                    tracing::info!("{text}");
+                    return Ok(RunOutcome::NothingToDo { installed });
+                }
+            }
+        }
     };
-    let catalog = inputs::catalog(settings)?;
     let scripts = inputs::scripts(settings)?;
     let plan = inputs::dry_run_plan(settings, &catalog, &scripts, from.clone(), to.clone())?;
     check_acknowledged(&plan, settings, &options.acks)?;

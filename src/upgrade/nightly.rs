@@ -1,0 +1,74 @@
+//! The nightly mode: the newest release the configured policy allows, from the package
+//! repository or the catalog.
+
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+
+use crate::catalog::Catalog;
+use crate::config::{NightlySource, Settings};
+use crate::executor::command::{self, CommandRequest};
+use crate::install::Edition;
+use crate::policy::{self, Policy};
+use crate::version::Version;
+
+/// The target of a nightly run, or None when the installed version is the newest allowed.
+pub fn target(
+    settings: &Settings,
+    catalog: &Catalog,
+    installed: &Version,
+) -> Result<Option<Version>> {
+    let policy = settings.nightly_policy.as_ref().context(
+        "the nightly mode needs a version policy: set [nightly] policy, e.g. \"~4.5\" for patch releases only",
+    )?;
+    let candidates: Vec<Version> = match settings.nightly_source {
+        NightlySource::Catalog => catalog
+            .releases()
+            .filter(|r| r.withdrawn.is_none() && !r.version.is_prerelease())
+            .map(|r| r.version.clone())
+            .collect(),
+        NightlySource::Repository => repository_versions(settings.edition)?
+            .into_iter()
+            // The repository may offer what the catalog does not know; only known, usable
+            // releases are planned.
+            .filter(|v| catalog.get(v).is_some_and(|r| r.withdrawn.is_none()))
+            .collect(),
+    };
+    Ok(pick(policy, installed, &candidates))
+}
+
+/// The newest allowed candidate above the installed version.
+pub fn pick(policy: &Policy, installed: &Version, candidates: &[Version]) -> Option<Version> {
+    policy.newest(installed, candidates).cloned()
+}
+
+/// `dnf` (or `yum`) `list --showduplicates` of the edition's package, in the canopsis repos.
+fn repository_versions(edition: Edition) -> Result<Vec<Version>> {
+    let package = match edition {
+        Edition::Community => "canopsis",
+        Edition::Pro => "canopsis-pro",
+    };
+    let manager = if command::find_for_root("dnf").is_some() {
+        "dnf"
+    } else {
+        "yum"
+    };
+    let request = CommandRequest::new(
+        manager,
+        [
+            "--disablerepo=*",
+            "--enablerepo=canopsis*",
+            "list",
+            "--showduplicates",
+            "available",
+            package,
+        ],
+        Duration::from_secs(300),
+    );
+    let result = command::run(&request)
+        .with_context(|| format!("cannot list {package} in the repository"))?;
+    if !result.success() {
+        anyhow::bail!("{manager} list {package} failed: {}", result.stderr.trim());
+    }
+    Ok(policy::parse_repository_list(&result.stdout, package))
+}
