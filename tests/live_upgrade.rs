@@ -404,3 +404,62 @@ fn the_watchdog_is_fed_through_a_long_step() {
         "a 4 s step under WatchdogSec=2s"
     );
 }
+
+#[test]
+fn the_nightly_run_takes_the_newest_patch_the_policy_allows() {
+    let s = canopsis::install_4_4_0();
+    s.write("/opt/canopsis/var/repo-version", "4.4.1", 0o644);
+    let config = read(&s, canopsis::CONFIG) + "[nightly]\npolicy = \"~4.4\"\n";
+    s.write(canopsis::CONFIG, &config, 0o644);
+    let unit = include_str!("../units/canopsis-upgrade.service").replace(
+        "ExecStart=/usr/bin/canopsis-upgrade run --nightly",
+        &format!(
+            "ExecStart={} --config {} run --nightly",
+            canopsis::DAEMON,
+            canopsis::CONFIG
+        ),
+    );
+    s.install_unit("canopsis-upgrade.service", &unit);
+
+    assert!(
+        s.systemctl(&["start", "canopsis-upgrade.service"])
+            .status
+            .success(),
+        "{}",
+        s.journal("canopsis-upgrade.service")
+    );
+    assert_eq!(
+        wait_inactive(&s, "canopsis-upgrade.service", Duration::from_secs(120)),
+        "inactive"
+    );
+    assert_eq!(read(&s, "/opt/canopsis/VERSION.txt").trim(), "4.4.1");
+    let calls = recorded_calls(&s);
+    assert!(
+        calls[0].starts_with(
+            "yum --disablerepo=* --enablerepo=canopsis* list --showduplicates available canopsis"
+        ),
+        "{calls:?}"
+    );
+    assert!(
+        calls.iter().any(|c| c.starts_with("canopsinit")),
+        "{calls:?}"
+    );
+
+    // Again: 4.4.1 is the newest 4.4 release the repository has: nothing to do, a success.
+    assert!(s
+        .systemctl(&["start", "canopsis-upgrade.service"])
+        .status
+        .success());
+    assert_eq!(
+        wait_inactive(&s, "canopsis-upgrade.service", Duration::from_secs(60)),
+        "inactive"
+    );
+    assert!(s
+        .journal("canopsis-upgrade.service")
+        .contains("nothing to do: 4.4.1 is the newest release ~4.4 allows"));
+    assert_eq!(
+        recorded_calls(&s).len(),
+        calls.len() + 1,
+        "only the repository listing ran"
+    );
+}

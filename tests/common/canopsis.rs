@@ -60,6 +60,9 @@ fn yum() -> String {
 {RECORD}
 [ -f /opt/canopsis/var/slow-yum ] && sleep "$(cat /opt/canopsis/var/slow-yum)"
 case " $* " in
+  *" list "*)
+    echo "Available Packages"
+    echo "canopsis.x86_64    $(cat /opt/canopsis/var/repo-version)-1.el7    canopsis" ;;
   *" update "*)
     target=$(cat /opt/canopsis/var/repo-version)
     mkdir -p /opt/canopsis/share/migrations/mongodb/release4.5
