@@ -2,7 +2,6 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use anyhow::Result;
@@ -11,6 +10,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use crate::config::Settings;
 use crate::notify::Notifier;
 use crate::plan;
+use crate::upgrade::stop::StopSignal;
 use crate::upgrade::{self, inputs, RunOptions, RunOutcome, Target};
 use crate::version::Version;
 use crate::{apidoc, check, report};
@@ -218,7 +218,7 @@ fn live_run(settings: &Settings, options: &RunOptions, notifier: Notifier) -> Re
         .enable_all()
         .build()?;
     let notifier = Arc::new(notifier);
-    let stop = Arc::new(AtomicBool::new(false));
+    let stop = Arc::new(StopSignal::default());
     {
         let (stop, notifier) = (stop.clone(), notifier.clone());
         runtime.spawn(async move {
@@ -228,7 +228,7 @@ fn live_run(settings: &Settings, options: &RunOptions, notifier: Notifier) -> Re
                 return;
             };
             term.recv().await;
-            stop.store(true, Ordering::SeqCst);
+            stop.raise();
             // Finish the step under way: ask systemd for the time it may take.
             notifier.stopping("stopping: finishing the current step, then stopping at its end");
             notifier.extend_timeout(std::time::Duration::from_secs(30 * 60));

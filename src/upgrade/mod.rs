@@ -5,9 +5,10 @@
 pub mod inputs;
 mod journaling;
 pub mod nightly;
+pub mod stop;
 
 use std::collections::BTreeSet;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -21,6 +22,7 @@ use crate::notify::Notifier;
 use crate::plan::{Plan, Procedures, StepSpec};
 use crate::systemd::Systemd;
 use crate::version::Version;
+use stop::StopSignal;
 
 /// What to upgrade to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,7 +77,7 @@ pub fn run(
     settings: &Settings,
     options: &RunOptions,
     notifier: &Arc<Notifier>,
-    stop: &AtomicBool,
+    stop: &StopSignal,
     runtime: &tokio::runtime::Handle,
 ) -> Result<RunOutcome> {
     // ---- preflight: any error here ends the process before READY ----
@@ -171,7 +173,7 @@ pub fn run(
         }) {
             continue;
         }
-        if stop.load(Ordering::SeqCst) {
+        if stop.is_raised() {
             journaling::set_status(&journal, RunStatus::Stopped)?;
             let text = format!("stopped before step {number}/{total}; run again to resume");
             notifier.stopping(&text);

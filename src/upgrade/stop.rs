@@ -1,0 +1,78 @@
+//! The stop request (SIGTERM), and sleeping until a wall-clock instant unless stopped: one
+//! timer, no polling.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use jiff::Timestamp;
+
+/// Raised once by SIGTERM; checked at step boundaries, and wakes any sleeper.
+#[derive(Debug, Default)]
+pub struct StopSignal {
+    raised: AtomicBool,
+    wake: tokio::sync::Notify,
+}
+
+impl StopSignal {
+    /// Asks the run to stop at the next step boundary.
+    pub fn raise(&self) {
+        self.raised.store(true, Ordering::SeqCst);
+        self.wake.notify_waiters();
+    }
+
+    /// Whether a stop was asked.
+    pub fn is_raised(&self) -> bool {
+        self.raised.load(Ordering::SeqCst)
+    }
+
+    /// Sleeps until the wall clock reaches `at`; false when a stop came first. The timer runs on
+    /// the monotonic clock; after it fires the wall clock is read again, so a clock step (NTP)
+    /// only costs one more timer, never a busy loop.
+    pub async fn sleep_until(&self, at: Timestamp) -> bool {
+        loop {
+            if self.is_raised() {
+                return false;
+            }
+            let left = at.duration_since(Timestamp::now());
+            if left.is_negative() || left.is_zero() {
+                return true;
+            }
+            let left = Duration::try_from(left).unwrap_or(Duration::ZERO);
+            let notified = self.wake.notified();
+            tokio::select! {
+                _ = tokio::time::sleep(left) => {}
+                _ = notified => return false,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn sleeps_until_the_instant_or_a_stop() {
+        let stop = std::sync::Arc::new(StopSignal::default());
+        let started = std::time::Instant::now();
+        assert!(
+            stop.sleep_until(Timestamp::now() + jiff::SignedDuration::from_millis(200))
+                .await
+        );
+        assert!(started.elapsed() >= Duration::from_millis(190));
+
+        let waker = stop.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            waker.raise();
+        });
+        let started = std::time::Instant::now();
+        assert!(
+            !stop
+                .sleep_until(Timestamp::now() + jiff::SignedDuration::from_secs(60))
+                .await
+        );
+        assert!(started.elapsed() < Duration::from_secs(5));
+        assert!(stop.is_raised());
+    }
+}
