@@ -2,6 +2,7 @@
 
 pub mod action;
 pub mod apidoc;
+pub mod canopsis;
 pub mod catalog;
 pub mod check;
 pub mod cli;
@@ -17,6 +18,7 @@ pub mod notify;
 pub mod plan;
 pub mod policy;
 pub mod procedure;
+pub mod rabbitmq;
 pub mod report;
 pub mod systemd;
 mod text;
