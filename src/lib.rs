@@ -25,3 +25,4 @@ mod text;
 pub mod tomlfile;
 pub mod upgrade;
 pub mod version;
+pub mod window;

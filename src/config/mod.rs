@@ -4,6 +4,7 @@
 
 mod files;
 mod input;
+mod sections;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -15,6 +16,9 @@ use crate::version::Version;
 
 pub use files::Source;
 pub use input::{Located, Origin};
+pub use sections::{
+    ApiSettings, BroadcastSettings, CredentialSource, MaintenanceSettings, RabbitmqSettings,
+};
 
 /// A configuration that cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -112,6 +116,16 @@ pub struct Settings {
     pub nightly_policy: Option<crate::policy::Policy>,
     /// Where the nightly mode looks for releases.
     pub nightly_source: NightlySource,
+    /// The maintenance windows (none: any time).
+    pub window: crate::window::Schedule,
+    /// The Canopsis API.
+    pub api: ApiSettings,
+    /// User announcements.
+    pub broadcast: BroadcastSettings,
+    /// Canopsis's maintenance mode.
+    pub maintenance: MaintenanceSettings,
+    /// The broker and the drain watch.
+    pub rabbitmq: RabbitmqSettings,
     /// The files this configuration was read from.
     pub files: Vec<String>,
 }
@@ -173,9 +187,14 @@ impl Settings {
     }
 }
 
-fn validate(m: input::Merged) -> Result<Settings, ConfigError> {
-    let install = m.method.map(|l| l.value).unwrap_or_default();
-    let compose_dir = match (install, m.compose_dir) {
+fn validate(mut m: input::Merged) -> Result<Settings, ConfigError> {
+    let window = sections::window(&m)?;
+    let api = sections::api(&mut m)?;
+    let broadcast = sections::broadcast(&mut m)?;
+    let maintenance = sections::maintenance(&mut m)?;
+    let rabbitmq = sections::rabbitmq(&mut m)?;
+    let install = m.install.method.map(|l| l.value).unwrap_or_default();
+    let compose_dir = match (install, m.install.compose_dir) {
         (InstallMethod::Compose, None) => {
             return Err(ConfigError::Inconsistent(
                 "install.compose_dir is required when install.method = \"compose\"".into(),
@@ -184,7 +203,7 @@ fn validate(m: input::Merged) -> Result<Settings, ConfigError> {
         (_, Some(dir)) => Some(absolute(dir)?),
         (_, None) => None,
     };
-    let api_url = match m.api_url {
+    let api_url = match m.install.api_url {
         Some(url) => {
             let parsed = reqwest::Url::parse(&url.value)
                 .map_err(|e| url.origin.error(format!("install.api_url: {e}")))?;
@@ -197,7 +216,7 @@ fn validate(m: input::Merged) -> Result<Settings, ConfigError> {
         }
         None => "http://localhost:8082".into(),
     };
-    let detect_sources = match m.detect_sources {
+    let detect_sources = match m.detect.sources {
         Some(l) => {
             let mut sources = Vec::new();
             for name in &l.value {
@@ -225,14 +244,14 @@ fn validate(m: input::Merged) -> Result<Settings, ConfigError> {
             DetectSource::Api,
         ],
     };
-    let mut file_roots = match m.file_roots {
+    let mut file_roots = match m.sandbox.file_roots {
         Some(l) => all_absolute("sandbox.file_roots", l)?,
         None => vec![PathBuf::from("/opt/canopsis")],
     };
     if let Some(dir) = &compose_dir {
         file_roots.push(dir.clone());
     }
-    let unit_patterns = match m.unit_patterns {
+    let unit_patterns = match m.sandbox.unit_patterns {
         Some(l) => l
             .value
             .iter()
@@ -243,7 +262,7 @@ fn validate(m: input::Merged) -> Result<Settings, ConfigError> {
             .collect::<Result<Vec<_>, _>>()?,
         None => vec![glob::Pattern::new("canopsis*").expect("a valid pattern")],
     };
-    let allowed_commands = match m.allowed_commands {
+    let allowed_commands = match m.sandbox.allowed_commands {
         Some(l) => {
             for program in &l.value {
                 let base = program.rsplit('/').next().unwrap_or(program);
@@ -266,38 +285,46 @@ fn validate(m: input::Merged) -> Result<Settings, ConfigError> {
     let limits = Limits {
         max_operations: positive(
             "sandbox.max_operations",
-            m.max_operations,
+            m.sandbox.max_operations,
             defaults.max_operations,
         )?,
         max_call_levels: positive(
             "sandbox.max_call_levels",
-            m.max_call_levels,
+            m.sandbox.max_call_levels,
             defaults.max_call_levels,
         )?,
         max_expr_depth: positive(
             "sandbox.max_expr_depth",
-            m.max_expr_depth,
+            m.sandbox.max_expr_depth,
             defaults.max_expr_depth,
         )?,
         max_string_size: positive(
             "sandbox.max_string_size",
-            m.max_string_size,
+            m.sandbox.max_string_size,
             defaults.max_string_size,
         )?,
         max_array_size: positive(
             "sandbox.max_array_size",
-            m.max_array_size,
+            m.sandbox.max_array_size,
             defaults.max_array_size,
         )?,
         max_map_size: positive(
             "sandbox.max_map_size",
-            m.max_map_size,
+            m.sandbox.max_map_size,
             defaults.max_map_size,
         )?,
-        max_actions: positive("sandbox.max_actions", m.max_actions, defaults.max_actions)?,
-        timeout: duration("sandbox.script_timeout", m.script_timeout, defaults.timeout)?,
+        max_actions: positive(
+            "sandbox.max_actions",
+            m.sandbox.max_actions,
+            defaults.max_actions,
+        )?,
+        timeout: duration(
+            "sandbox.script_timeout",
+            m.sandbox.script_timeout,
+            defaults.timeout,
+        )?,
     };
-    let acknowledged = match m.acknowledged {
+    let acknowledged = match m.manual.acknowledged {
         Some(l) => l
             .value
             .iter()
@@ -307,33 +334,33 @@ fn validate(m: input::Merged) -> Result<Settings, ConfigError> {
             .collect::<Result<Vec<_>, _>>()?,
         None => Vec::new(),
     };
-    let engine_env_file = match (m.engine_env_file, &compose_dir) {
+    let engine_env_file = match (m.install.engine_env_file, &compose_dir) {
         (Some(l), _) => absolute(l)?,
         // The containers' environment file of the reference compose files.
         (None, Some(dir)) => dir.join("compose.env"),
         (None, None) => "/opt/canopsis/etc/go-engines-vars.conf".into(),
     };
     Ok(Settings {
-        edition: m.edition.map(|l| l.value).unwrap_or_default(),
+        edition: m.install.edition.map(|l| l.value).unwrap_or_default(),
         install,
         compose_dir,
         engine_env_file,
         api_url,
         detect_sources,
-        version_file: match m.version_file {
+        version_file: match m.detect.version_file {
             Some(l) => absolute(l)?,
             None => "/opt/canopsis/VERSION.txt".into(),
         },
-        detect_timeout: duration("detect.timeout", m.detect_timeout, Duration::from_secs(10))?,
-        index_files: match m.index_files {
+        detect_timeout: duration("detect.timeout", m.detect.timeout, Duration::from_secs(10))?,
+        index_files: match m.catalog.index_files {
             Some(l) => all_absolute("catalog.index_files", l)?,
             None => Vec::new(),
         },
-        release_dirs: match m.release_dirs {
+        release_dirs: match m.scripts.release_dirs {
             Some(l) => all_absolute("scripts.release_dirs", l)?,
             None => vec!["/etc/canopsis-upgrade/releases.d".into()],
         },
-        addon_dirs: match m.addon_dirs {
+        addon_dirs: match m.scripts.addon_dirs {
             Some(l) => all_absolute("scripts.addon_dirs", l)?,
             None => vec!["/etc/canopsis-upgrade/addons.d".into()],
         },
@@ -343,19 +370,19 @@ fn validate(m: input::Merged) -> Result<Settings, ConfigError> {
         limits,
         command_timeout: duration(
             "sandbox.command_timeout",
-            m.command_timeout,
+            m.sandbox.command_timeout,
             Duration::from_secs(1800),
         )?,
         acknowledged,
-        state_dir: match m.state_dir {
+        state_dir: match m.run.state_dir {
             Some(l) => absolute(l)?,
             None => "/var/lib/canopsis-upgrade".into(),
         },
-        lock_file: match m.lock_file {
+        lock_file: match m.run.lock_file {
             Some(l) => absolute(l)?,
             None => "/run/canopsis-upgrade.lock".into(),
         },
-        restore_on_failure: match m.on_failure {
+        restore_on_failure: match m.run.on_failure {
             None => true,
             Some(l) => match l.value.as_str() {
                 "restore" => true,
@@ -367,7 +394,7 @@ fn validate(m: input::Merged) -> Result<Settings, ConfigError> {
                 }
             },
         },
-        canopsis_units: match m.canopsis_units {
+        canopsis_units: match m.systemd.canopsis_units {
             Some(l) if l.value.is_empty() => {
                 return Err(l
                     .origin
@@ -378,23 +405,23 @@ fn validate(m: input::Merged) -> Result<Settings, ConfigError> {
         },
         job_timeout: duration(
             "systemd.job_timeout",
-            m.job_timeout,
+            m.systemd.job_timeout,
             Duration::from_secs(600),
         )?,
-        settle: duration("systemd.settle", m.settle, Duration::from_secs(3))?,
-        dropin_dir: match m.dropin_dir {
+        settle: duration("systemd.settle", m.systemd.settle, Duration::from_secs(3))?,
+        dropin_dir: match m.systemd.dropin_dir {
             Some(l) => absolute(l)?,
             None => "/etc/systemd/system".into(),
         },
-        runtime_unit_files: m.runtime_unit_files.is_some_and(|l| l.value),
-        nightly_policy: match m.nightly_policy {
+        runtime_unit_files: m.systemd.runtime_unit_files.is_some_and(|l| l.value),
+        nightly_policy: match m.nightly.policy {
             Some(l) => Some(
                 crate::policy::Policy::parse(&l.value)
                     .map_err(|e| l.origin.error(format!("nightly.policy: {e}")))?,
             ),
             None => None,
         },
-        nightly_source: match m.nightly_source {
+        nightly_source: match m.nightly.source {
             None => NightlySource::Repository,
             Some(l) => match l.value.as_str() {
                 "repository" => NightlySource::Repository,
@@ -406,6 +433,11 @@ fn validate(m: input::Merged) -> Result<Settings, ConfigError> {
                 }
             },
         },
+        window,
+        api,
+        broadcast,
+        maintenance,
+        rabbitmq,
         files: Vec::new(),
     })
 }
@@ -549,6 +581,22 @@ mod tests {
                 other => panic!("{text}: {other}"),
             }
         }
+    }
+
+    #[test]
+    fn api_credentials_come_from_a_file_or_a_systemd_credential_never_the_config() {
+        let err = from("[api]\nauth = \"basic\"\n").unwrap_err();
+        assert!(
+            err.to_string().contains("secrets never go in the config"),
+            "{err}"
+        );
+        let s = from("[api]\nauth = \"login\"\ncredential = \"canopsis-api\"\n").unwrap();
+        assert_eq!(
+            s.api.credentials,
+            CredentialSource::Systemd("canopsis-api".into())
+        );
+        let err = from("[api]\ncredential = \"x\"\ncredentials_file = \"/etc/x\"\n").unwrap_err();
+        assert!(err.to_string().contains("not both"), "{err}");
     }
 
     #[test]
