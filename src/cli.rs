@@ -45,6 +45,9 @@ enum Command {
         /// Resume even though scripts of steps already done have changed.
         #[arg(long)]
         accept_changed: bool,
+        /// Start at once instead of waiting for the next maintenance window.
+        #[arg(long)]
+        now: bool,
     },
     /// Print the exact ordered actions of an upgrade, touching nothing.
     Plan {
@@ -62,6 +65,21 @@ enum Command {
     Check {
         /// Script files to check instead of the configured set.
         scripts: Vec<PathBuf>,
+    },
+    /// The next maintenance windows, in local time and UTC.
+    Window {
+        /// How many.
+        #[arg(long, default_value_t = 5)]
+        next: usize,
+    },
+    /// The RabbitMQ queues of Canopsis, live: backlog, consumers, drain (Ctrl-C to quit).
+    Monitor {
+        /// Output format (default: a progress display on a terminal, plain lines otherwise).
+        #[arg(long, value_enum)]
+        format: Option<MonitorFormatArg>,
+        /// End when the queues are back to normal (exit 0), or stuck (exit 1).
+        #[arg(long)]
+        until_normal: bool,
     },
     /// The upgrade under way (or the last one), from the journal.
     Status {
@@ -86,6 +104,13 @@ enum Command {
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum Format {
     Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum MonitorFormatArg {
+    Terminal,
+    Plain,
     Json,
 }
 
@@ -139,6 +164,7 @@ fn run(cli: Cli, notifier: Notifier) -> Result<ExitCode> {
             from,
             acks,
             accept_changed,
+            now,
         } => {
             let target = match (to, nightly) {
                 (Some(to), _) => Target::Version(to),
@@ -149,6 +175,7 @@ fn run(cli: Cli, notifier: Notifier) -> Result<ExitCode> {
                 from,
                 acks,
                 accept_changed,
+                now,
                 hold: crate::executor::live::Hold::from_env(),
             };
             live_run(&settings, &options, notifier)
@@ -181,6 +208,17 @@ fn run(cli: Cli, notifier: Notifier) -> Result<ExitCode> {
                 ExitCode::FAILURE
             })
         }
+        Command::Window { next } => {
+            print!(
+                "{}",
+                crate::window::render_upcoming(&settings.window, jiff::Timestamp::now(), next)
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Monitor {
+            format,
+            until_normal,
+        } => monitor(&settings, format, until_normal),
         Command::Status { format } => {
             let journal = crate::journal::Journal::load(&settings.state_dir.join("journal.json"))?;
             match format {
@@ -257,6 +295,41 @@ fn live_run(settings: &Settings, options: &RunOptions, notifier: Notifier) -> Re
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `monitor`: the live view of the queues until Ctrl-C (or the end of the drain).
+fn monitor(
+    settings: &Settings,
+    format: Option<MonitorFormatArg>,
+    until_normal: bool,
+) -> Result<ExitCode> {
+    use crate::monitor::{MonitorEnd, MonitorFormat, MonitorOptions};
+    use std::io::IsTerminal;
+    let format = match format {
+        Some(MonitorFormatArg::Terminal) => MonitorFormat::Terminal,
+        Some(MonitorFormatArg::Plain) => MonitorFormat::Plain,
+        Some(MonitorFormatArg::Json) => MonitorFormat::Json,
+        None if std::io::stdout().is_terminal() => MonitorFormat::Terminal,
+        None => MonitorFormat::Plain,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let options = MonitorOptions {
+        until_normal,
+        ..Default::default()
+    };
+    let end = runtime.block_on(async {
+        let ctrl_c = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        crate::monitor::monitor(settings, format, options, &mut std::io::stdout(), ctrl_c).await
+    })?;
+    Ok(match end {
+        MonitorEnd::Stuck { .. } => ExitCode::FAILURE,
+        _ => ExitCode::SUCCESS,
+    })
 }
 
 /// The dry-run plan of an upgrade; `from` is detected when not given.

@@ -115,6 +115,15 @@ pub enum RunStatus {
     Stopped,
 }
 
+/// A queue's figures, as journaled (the baseline taken before the engines stopped).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueFigures {
+    /// Ready messages.
+    pub messages: u64,
+    /// Consumers.
+    pub consumers: u32,
+}
+
 /// The run under way.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Run {
@@ -132,6 +141,17 @@ pub struct Run {
     pub steps: Vec<StepEntry>,
     /// Files backed up in this run.
     pub backups: Vec<Backup>,
+    /// Maintenance mode was switched on and not yet off (a crash leaves it so: the next run
+    /// switches it off).
+    #[serde(default)]
+    pub maintenance_on: bool,
+    /// The id of the broadcast message announcing this run.
+    #[serde(default)]
+    pub announcement: Option<String>,
+    /// The engine queues before the engines stopped (kept across a crash: after one, the
+    /// engines may be down and the queues no baseline).
+    #[serde(default)]
+    pub baseline: Option<std::collections::BTreeMap<String, QueueFigures>>,
 }
 
 /// A finished run.
@@ -335,6 +355,9 @@ mod tests {
                     error: None,
                 }],
                 backups: vec![],
+                maintenance_on: false,
+                announcement: None,
+                baseline: None,
             }),
             ..Journal::default()
         }

@@ -14,6 +14,7 @@ mod fsutil;
 pub mod install;
 pub mod journal;
 pub mod lock;
+pub mod monitor;
 pub mod notify;
 pub mod plan;
 pub mod policy;

@@ -3,6 +3,8 @@
 
 #[path = "common/canopsis.rs"]
 mod canopsis;
+#[path = "common/fake_canopsis.rs"]
+mod fake_canopsis;
 #[path = "common/sdsandbox.rs"]
 mod sdsandbox;
 

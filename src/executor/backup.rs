@@ -133,6 +133,9 @@ mod tests {
                 status: RunStatus::Running,
                 steps: vec![],
                 backups: vec![],
+                maintenance_on: false,
+                announcement: None,
+                baseline: None,
             })
         })
         .unwrap();

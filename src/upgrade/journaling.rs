@@ -35,6 +35,9 @@ pub fn begin(journal: &JournalFile, plan: &Plan) -> Result<()> {
             })
             .collect(),
         backups: Vec::new(),
+        maintenance_on: false,
+        announcement: None,
+        baseline: None,
     };
     journal.update(|j| j.current = Some(run))?;
     Ok(())
@@ -169,4 +172,22 @@ pub fn finish(journal: &JournalFile) -> Result<()> {
         });
     })?;
     Ok(())
+}
+
+/// Maintenance mode was switched on (or off).
+pub fn set_maintenance(journal: &JournalFile, on: bool) -> Result<()> {
+    with_run(journal, |run| run.maintenance_on = on)
+}
+
+/// The announcement made for this run.
+pub fn set_announcement(journal: &JournalFile, id: Option<String>) -> Result<()> {
+    with_run(journal, |run| run.announcement = id)
+}
+
+/// The broker's baseline, before the engines stop.
+pub fn set_baseline(
+    journal: &JournalFile,
+    baseline: std::collections::BTreeMap<String, crate::journal::QueueFigures>,
+) -> Result<()> {
+    with_run(journal, |run| run.baseline = Some(baseline))
 }

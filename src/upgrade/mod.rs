@@ -5,24 +5,29 @@
 pub mod inputs;
 mod journaling;
 pub mod nightly;
+mod steps;
 pub mod stop;
+mod surroundings;
 
-use std::collections::BTreeSet;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
-use std::time::Instant;
+use std::sync::atomic::AtomicUsize;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
+use jiff::{SignedDuration, Timestamp};
 
 use crate::config::Settings;
-use crate::executor::backup::{self, BackupStore};
-use crate::executor::live::{Hold, LiveExecutor, LiveSettings};
-use crate::journal::{JournalFile, RunStatus, StepState};
+use crate::executor::backup::BackupStore;
+use crate::executor::live::{Hold, LiveExecutor};
+use crate::journal::{JournalFile, RunStatus};
 use crate::notify::Notifier;
-use crate::plan::{Plan, Procedures, StepSpec};
+use crate::plan::Procedures;
 use crate::systemd::Systemd;
 use crate::version::Version;
+use crate::window::Window;
+use steps::StepsOutcome;
 use stop::StopSignal;
+use surroundings::{Announcement, Surroundings};
 
 /// What to upgrade to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,6 +49,8 @@ pub struct RunOptions {
     pub acks: Vec<Version>,
     /// Run even though a script under a step already done has changed.
     pub accept_changed: bool,
+    /// Start at once, without waiting for a maintenance window.
+    pub now: bool,
     /// Tests of crash and resume: stop after the first action of a step.
     pub hold: Option<Hold>,
 }
@@ -114,14 +121,18 @@ pub fn run(
     };
     let scripts = inputs::scripts(settings)?;
     let plan = inputs::dry_run_plan(settings, &catalog, &scripts, from.clone(), to.clone())?;
-    check_acknowledged(&plan, settings, &options.acks)?;
-    match &unfinished {
-        Some(run) => journaling::check_resumable(run, &plan, options.accept_changed)?,
-        None => journaling::begin(&journal, &plan)?,
+    steps::check_acknowledged(&plan, settings, &options.acks)?;
+    if let Some(run) = &unfinished {
+        journaling::check_resumable(run, &plan, options.accept_changed)?;
     }
+    let surroundings = Surroundings::new(settings, runtime.clone())?;
+    surroundings.preflight()?;
     let systemd = runtime
         .block_on(Systemd::connect(settings.job_timeout))
         .context("cannot reach systemd on the system bus")?;
+    if unfinished.is_none() {
+        journaling::begin(&journal, &plan)?;
+    }
     let current_step = Arc::new(AtomicUsize::new(0));
     let run_id = journal
         .read(|j| j.current.as_ref().map(|r| r.id.clone()))
@@ -131,17 +142,17 @@ pub fn run(
         journal.clone(),
         current_step.clone(),
     );
-    let label = Arc::new(std::sync::Mutex::new(String::new()));
+    let label = Arc::new(Mutex::new(String::new()));
     let progress = {
         let (label, notifier) = (label.clone(), notifier.clone());
-        move |action: &crate::action::Action, expected: std::time::Duration| {
+        move |action: &crate::action::Action, expected: Duration| {
             notifier.status(&format!("{}: {}", label.lock().unwrap(), action.describe()));
             // Time for this action, so a stop (or a runtime limit) waits for it to end.
-            notifier.extend_timeout(expected + std::time::Duration::from_secs(60));
+            notifier.extend_timeout(expected + Duration::from_secs(60));
         }
     };
     let live = LiveExecutor::new(
-        live_settings(settings),
+        steps::live_settings(settings),
         systemd,
         runtime.clone(),
         backups,
@@ -156,149 +167,317 @@ pub fn run(
         Arc::new(live),
     )?;
     let total = procedures.steps().len();
-    let first = journal.read(|j| journaling::first_not_done(j));
+    let first = journal.read(journaling::first_not_done);
     notifier.ready(&format!(
         "ready: {from} -> {to}, {total} steps, starting at step {first}"
     ));
     tracing::info!("upgrade {from} -> {to}: {total} steps, starting at step {first}");
 
-    // ---- the steps ----
+    // A crash may have left maintenance mode on: users must not stay locked out while we wait.
+    if journal.read(|j| j.current.as_ref().is_some_and(|r| r.maintenance_on)) {
+        surroundings.set_maintenance(false)?;
+        journaling::set_maintenance(&journal, false)?;
+    }
+
+    let runner = steps::StepRunner {
+        procedures: &procedures,
+        plan: &plan,
+        journal: &journal,
+        current_step: &current_step,
+        label: &label,
+        notifier,
+        stop,
+        restore_on_failure: settings.restore_on_failure,
+    };
+    let phases = Phases {
+        settings,
+        surroundings: &surroundings,
+        journal: &journal,
+        notifier,
+        stop,
+        runtime,
+        from: &from,
+        to: &to,
+        now: options.now,
+        estimate: plan.remaining_estimate(0),
+    };
     let mut ran = 0;
-    for (index, spec) in procedures.steps().iter().enumerate() {
-        let number = index + 1;
-        if journal.read(|j| {
+    loop {
+        let Some(window) = phases.wait_for_window()? else {
+            return phases.stopped(first);
+        };
+        phases.open(&window)?;
+        let sampler = journal
+            .read(|j| j.current.as_ref().and_then(|r| r.baseline.clone()))
+            .and_then(|baseline| surroundings.sample_outage(&baseline));
+        let outcome = runner.run(&window)?;
+        let peak = sampler.map(|s| s.finish());
+        match outcome {
+            StepsOutcome::Completed { ran: now } => {
+                ran += now;
+                phases.close_maintenance()?;
+                return phases.complete(&window, ran, peak);
+            }
+            StepsOutcome::Paused {
+                next_step,
+                ran: now,
+            } => {
+                ran += now;
+                phases.close_maintenance()?;
+                let text = format!("the maintenance window closes before the rest of the plan can finish: paused before step {next_step}/{total}, resuming in the next window");
+                notifier.status(&text);
+                tracing::info!("{text}");
+            }
+            StepsOutcome::Stopped { next_step } => {
+                phases.close_maintenance()?;
+                return phases.stopped(next_step);
+            }
+            StepsOutcome::Failed(text) => return Err(phases.failed(&window, text)),
+        }
+    }
+}
+
+/// The phases around the steps: waiting for the window, opening it, closing it.
+struct Phases<'a> {
+    settings: &'a Settings,
+    surroundings: &'a Surroundings<'a>,
+    journal: &'a JournalFile,
+    notifier: &'a Arc<Notifier>,
+    stop: &'a StopSignal,
+    runtime: &'a tokio::runtime::Handle,
+    from: &'a Version,
+    to: &'a Version,
+    now: bool,
+    estimate: Duration,
+}
+
+impl Phases<'_> {
+    fn sleep_until(&self, at: Timestamp) -> bool {
+        self.runtime.block_on(self.stop.sleep_until(at))
+    }
+
+    /// The window the steps run in, after announcing it and waiting for it (None: stopped
+    /// while waiting). Without slots, or with `--now`, it is open from now on.
+    fn wait_for_window(&self) -> Result<Option<Window>> {
+        let now = Timestamp::now();
+        let schedule = &self.settings.window;
+        let window = match schedule.next_window(now) {
+            Some(next) if !self.now => next,
+            _ => {
+                let guessed_end =
+                    now + SignedDuration::try_from(self.estimate + Duration::from_secs(1800))?;
+                self.announce(&Window {
+                    start: now,
+                    end: guessed_end,
+                })?;
+                return Ok(Some(Window {
+                    start: now,
+                    end: Timestamp::MAX,
+                }));
+            }
+        };
+        let tz = schedule.time_zone();
+        if self.settings.broadcast.enabled && !window.contains(now) {
+            let at = crate::canopsis::announce::announce_at(
+                window.start,
+                self.settings.broadcast.lead_time,
+            );
+            if at > now && !self.announced(&window) {
+                let text = format!(
+                    "waiting to announce, at {}, the maintenance window {}",
+                    at.to_zoned(tz.clone()).strftime("%a %Y-%m-%d %H:%M %Z"),
+                    window.describe(tz)
+                );
+                self.notifier.status(&text);
+                tracing::info!("{text}");
+                if !self.sleep_until(at) {
+                    return Ok(None);
+                }
+            }
+        }
+        self.announce(&window)?;
+        if !window.contains(Timestamp::now()) {
+            let text = format!("waiting for the maintenance window {}", window.describe(tz));
+            self.notifier.status(&text);
+            tracing::info!("{text}");
+            if !self.sleep_until(window.start) {
+                return Ok(None);
+            }
+        }
+        // The window as it stands now (overlapping slots merged).
+        Ok(Some(schedule.window_at(Timestamp::now()).unwrap_or(window)))
+    }
+
+    fn announced(&self, window: &Window) -> bool {
+        let id = Surroundings::announcement_id(&self.announcement(window));
+        self.journal.read(|j| {
             j.current
                 .as_ref()
-                .is_some_and(|r| r.steps[index].state == StepState::Done)
-        }) {
-            continue;
-        }
-        if stop.is_raised() {
-            journaling::set_status(&journal, RunStatus::Stopped)?;
-            let text = format!("stopped before step {number}/{total}; run again to resume");
-            notifier.stopping(&text);
-            tracing::info!("{text}");
-            return Ok(RunOutcome::Stopped { next_step: number });
-        }
-        let step = step_label(spec, number, total);
-        *label.lock().unwrap() = step.clone();
-        let label = step;
-        current_step.store(number, Ordering::SeqCst);
-        journaling::step_started(&journal, index)?;
-        notifier.status(&label);
-        tracing::info!("{label}");
-        let started = Instant::now();
-        match procedures.run_step(spec) {
-            Ok(record) => {
-                for message in &record.messages {
-                    tracing::info!("{label}: {}: {}", message.level, message.text);
-                }
-                journaling::step_done(&journal, index)?;
-                ran += 1;
-                tracing::info!("{label}: done in {:.1} s", started.elapsed().as_secs_f64());
-            }
-            Err(error) => {
-                let reason = error.to_string();
-                journaling::step_failed(&journal, index, &reason)?;
-                let restored = if settings.restore_on_failure {
-                    restore(&journal)?
-                } else {
-                    String::new()
-                };
-                let text = format!("failed at {label}: {reason}{restored}");
-                notifier.status(&text);
-                bail!(text);
-            }
+                .is_some_and(|r| r.announcement.as_deref() == Some(id.as_str()))
+        })
+    }
+
+    fn announcement(&self, window: &Window) -> Announcement<'_> {
+        Announcement {
+            from: self.from,
+            to: self.to,
+            window: *window,
         }
     }
-    journaling::finish(&journal)?;
-    let text = format!("upgraded from {from} to {to}");
-    notifier.status(&text);
-    tracing::info!("{text}");
-    Ok(RunOutcome::Completed { from, to, ran })
-}
 
-/// "3/17 4.5.0 after_update", the prefix of every STATUS of a step.
-fn step_label(spec: &StepSpec, number: usize, total: usize) -> String {
-    let version = spec
-        .version
-        .as_ref()
-        .map(|v| format!("{v} "))
-        .unwrap_or_default();
-    let function = if spec.hook == spec.function.function() {
-        String::new()
-    } else {
-        format!(" {}", spec.function.function())
-    };
-    format!("{number}/{total} {version}{}{function}", spec.hook)
-}
-
-/// Every release with manual steps must be acknowledged (config or --ack).
-fn check_acknowledged(plan: &Plan, settings: &Settings, acks: &[Version]) -> Result<()> {
-    let acknowledged: BTreeSet<&Version> = settings.acknowledged.iter().chain(acks).collect();
-    let mut missing: Vec<String> = Vec::new();
-    let mut seen = BTreeSet::new();
-    for step in &plan.manual {
-        let label = step
-            .version
-            .as_ref()
-            .map_or("-".to_owned(), Version::to_string);
-        let done = step
-            .version
-            .as_ref()
-            .is_some_and(|v| acknowledged.contains(v));
-        if !done && seen.insert(label.clone()) {
-            let count = plan
-                .manual
-                .iter()
-                .filter(|m| m.version == step.version)
-                .count();
-            missing.push(format!("{label} ({count} step(s))"));
+    /// Announces the window once (a retry after a crash updates the same message).
+    fn announce(&self, window: &Window) -> Result<()> {
+        if !self.settings.broadcast.enabled || self.announced(window) {
+            return Ok(());
+        }
+        match self.surroundings.announce(&self.announcement(window)) {
+            Ok(id) => journaling::set_announcement(self.journal, Some(id)),
+            Err(e) if !self.settings.api.unreachable_before_is_error => {
+                tracing::warn!("{e:#}; the upgrade goes on without an announcement");
+                Ok(())
+            }
+            Err(e) => Err(e),
         }
     }
-    if !missing.is_empty() {
-        bail!(
-            "manual steps are not acknowledged: {}. Read them with `canopsis-upgrade plan --from {} --to {}`, do them, then acknowledge with --ack VERSION or [manual] acknowledged",
-            missing.join(", "),
-            plan.from,
-            plan.to
+
+    /// At window start: maintenance mode on, the broker's baseline (refusing an abnormal one).
+    fn open(&self, window: &Window) -> Result<()> {
+        if self.surroundings.maintenance_applies(self.from)
+            && !self
+                .journal
+                .read(|j| j.current.as_ref().is_some_and(|r| r.maintenance_on))
+        {
+            // Journaled first: a crash right after leaves it known, and switched off next time.
+            journaling::set_maintenance(self.journal, true)?;
+            if let Err(e) = self.surroundings.set_maintenance(true) {
+                return Err(self.failed(window, format!("{e:#}")));
+            }
+        }
+        let has_baseline = self
+            .journal
+            .read(|j| j.current.as_ref().is_some_and(|r| r.baseline.is_some()));
+        if self.surroundings.watches_broker() && !has_baseline {
+            match self.surroundings.baseline() {
+                Ok(baseline) => journaling::set_baseline(self.journal, baseline)?,
+                Err(e) => return Err(self.failed(window, format!("{e:#}"))),
+            }
+        }
+        Ok(())
+    }
+
+    /// Maintenance mode off, if this run switched it on.
+    fn close_maintenance(&self) -> Result<()> {
+        if self
+            .journal
+            .read(|j| j.current.as_ref().is_some_and(|r| r.maintenance_on))
+        {
+            self.surroundings.set_maintenance(false)?;
+            journaling::set_maintenance(self.journal, false)?;
+        }
+        Ok(())
+    }
+
+    fn stopped(&self, next_step: usize) -> Result<RunOutcome> {
+        let text = format!(
+            "stopped before step {next_step}/{}; run again to resume",
+            self.journal
+                .read(|j| j.current.as_ref().map_or(0, |r| r.steps.len()))
         );
+        self.notifier.stopping(&text);
+        tracing::info!("{text}");
+        Ok(RunOutcome::Stopped { next_step })
     }
-    Ok(())
-}
 
-fn restore(journal: &JournalFile) -> Result<String> {
-    let backups = journal.read(|j| {
-        j.current
-            .as_ref()
-            .map(|r| r.backups.clone())
-            .unwrap_or_default()
-    });
-    if backups.is_empty() {
-        return Ok(String::new());
+    /// The run failed: maintenance off, the failure announced (both best effort), STATUS says why.
+    fn failed(&self, window: &Window, text: String) -> anyhow::Error {
+        let _ = journaling::set_status(self.journal, RunStatus::Failed);
+        if let Err(e) = self.close_maintenance() {
+            tracing::error!("{e:#}");
+        }
+        if self.settings.broadcast.enabled {
+            if let Err(e) =
+                self.surroundings
+                    .announce_outcome(&self.announcement(window), false, &text)
+            {
+                tracing::error!("{e:#}");
+            }
+        }
+        self.notifier.status(&text);
+        anyhow::anyhow!(text)
     }
-    let failures = backup::restore(&backups);
-    journaling::after_restore(journal, &backups)?;
-    if failures.is_empty() {
-        Ok(format!("; {} file(s) restored", backups.len()))
-    } else {
-        let list: Vec<String> = failures
-            .iter()
-            .map(|(p, e)| format!("{}: {e}", p.display()))
-            .collect();
-        Ok(format!("; could not restore {}", list.join(", ")))
-    }
-}
 
-fn live_settings(settings: &Settings) -> LiveSettings {
-    LiveSettings {
-        install: settings.install,
-        compose_dir: settings.compose_dir.clone(),
-        engine_env_file: settings.engine_env_file.clone(),
-        dropin_dir: settings.dropin_dir.clone(),
-        runtime_unit_files: settings.runtime_unit_files,
-        canopsis_units: settings.canopsis_units.clone(),
-        settle: settings.settle,
-        policy: settings.policy(),
+    /// Every step done: read the version back, watch the drain, announce, and journal it.
+    fn complete(
+        &self,
+        window: &Window,
+        ran: usize,
+        outage_peak: Option<u64>,
+    ) -> Result<RunOutcome> {
+        let verified = match self.surroundings.verify(self.to) {
+            Ok(text) => text,
+            Err(e) => {
+                return Err(self.failed(window, format!("the upgrade's steps are done but {e:#}")))
+            }
+        };
+        tracing::info!("{verified}");
+        let mut summary = format!("upgraded from {} to {}", self.from, self.to);
+        let baseline = self
+            .journal
+            .read(|j| j.current.as_ref().and_then(|r| r.baseline.clone()));
+        if let Some(baseline) = baseline {
+            let notifier = self.notifier.clone();
+            let watched = self
+                .surroundings
+                .watch_drain(&baseline, move |line| notifier.status(line));
+            match watched {
+                Some(Ok(report)) => {
+                    let peak = outage_peak.unwrap_or(0).max(report.peak);
+                    let drained = format!(
+                        "backlog peak {peak} messages, drained in {:.1} s{}",
+                        report.drain_time.as_secs_f64(),
+                        report
+                            .rate
+                            .map(|r| format!(" at {r:.0}/s"))
+                            .unwrap_or_default()
+                    );
+                    tracing::info!(
+                        "{drained} ({} samples, {:.0} requests/min)",
+                        report.samples,
+                        report.requests_per_minute
+                    );
+                    summary.push_str("; ");
+                    summary.push_str(&drained);
+                }
+                Some(Err(e)) if self.settings.rabbitmq.fail_on_drain_timeout => {
+                    return Err(self.failed(
+                        window,
+                        format!(
+                            "upgraded to {}, but RabbitMQ did not return to normal: {e}",
+                            self.to
+                        ),
+                    ));
+                }
+                Some(Err(e)) => tracing::warn!(
+                    "RabbitMQ did not return to normal: {e} (rabbitmq.on_drain_timeout = \"warn\")"
+                ),
+                None => {}
+            }
+        }
+        if self.settings.broadcast.enabled {
+            if let Err(e) =
+                self.surroundings
+                    .announce_outcome(&self.announcement(window), true, "done")
+            {
+                tracing::warn!("{e:#}");
+            }
+        }
+        journaling::finish(self.journal)?;
+        self.notifier.status(&summary);
+        tracing::info!("{summary}");
+        Ok(RunOutcome::Completed {
+            from: self.from.clone(),
+            to: self.to.clone(),
+            ran,
+        })
     }
 }

@@ -6,7 +6,26 @@
 
 use std::time::{Duration, Instant};
 
+use super::fake_canopsis::{FakeCanopsis, Options};
 use super::sdsandbox::{Sandbox, SandboxOptions};
+
+/// A simulated install: the sandbox, and the fake Canopsis API beside it (in this process,
+/// reached over the shared network namespace), whose app-info reports the installed version.
+pub struct Installed {
+    /// The sandbox systemd with the install.
+    pub sandbox: Sandbox,
+    /// The fake API.
+    pub api: FakeCanopsis,
+    /// Runs the fake API.
+    pub runtime: tokio::runtime::Runtime,
+}
+
+impl std::ops::Deref for Installed {
+    type Target = Sandbox;
+    fn deref(&self) -> &Sandbox {
+        &self.sandbox
+    }
+}
 
 /// The community engines of a 4.x package install, and the API.
 pub const UNITS: [&str; 6] = [
@@ -90,14 +109,31 @@ pub fn sandbox_options() -> SandboxOptions {
 }
 
 /// Boots a sandbox and installs Canopsis 4.4.0 in it, every unit running.
-pub fn install_4_4_0() -> Sandbox {
+pub fn install_4_4_0() -> Installed {
     let sandbox = Sandbox::boot(sandbox_options());
-    populate(&sandbox, "4.4.0", "4.5.0");
-    sandbox
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let options = Options {
+        version_file: Some(sandbox.host_path("/opt/canopsis/VERSION.txt")),
+        edition: "community".into(),
+        // 4.x: no live healthcheck (23.10 and later).
+        healthcheck: None,
+        ..Options::default()
+    };
+    let api = runtime.block_on(FakeCanopsis::start_with(options));
+    populate(&sandbox, "4.4.0", "4.5.0", &api.url());
+    Installed {
+        sandbox,
+        api,
+        runtime,
+    }
 }
 
 /// Writes the install (`installed`), a repository offering `offered`, the daemon, its unit.
-pub fn populate(s: &Sandbox, installed: &str, offered: &str) {
+pub fn populate(s: &Sandbox, installed: &str, offered: &str, api_url: &str) {
     s.write(
         "/opt/canopsis/VERSION.txt",
         &format!("{installed}\n"),
@@ -172,10 +208,11 @@ pub fn populate(s: &Sandbox, installed: &str, offered: &str) {
     );
     s.write(
         CONFIG,
-        "[detect]\nsources = [\"version-file\"]\n\
+        &format!("[install]\napi_url = \"{api_url}\"\n[rabbitmq]\nenabled = false\n\
+         [detect]\nsources = [\"version-file\"]\n\
          [manual]\nacknowledged = [\"4.5.0\"]\n\
          [scripts]\nrelease_dirs = []\naddon_dirs = []\n\
-         [systemd]\ndropin_dir = \"/run/systemd/system\"\nruntime_unit_files = true\nsettle = \"2s\"\njob_timeout = \"60s\"\n",
+         [systemd]\ndropin_dir = \"/run/systemd/system\"\nruntime_unit_files = true\nsettle = \"2s\"\njob_timeout = \"60s\"\n"),
         0o644,
     );
     let unit = include_str!("../../units/canopsis-upgrade@.service").replace(

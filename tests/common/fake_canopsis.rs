@@ -55,6 +55,9 @@ impl User {
 pub struct Options {
     /// The version app-info reports.
     pub version: String,
+    /// When set, app-info reports the first line of this file instead (the installed version
+    /// of a simulated install, which the upgrade moves).
+    pub version_file: Option<std::path::PathBuf>,
     /// The edition app-info reports.
     pub edition: String,
     /// 4.3: app-info only at /api/v4/internal/app_info (and no maintenance field).
@@ -67,6 +70,7 @@ impl Default for Options {
     fn default() -> Self {
         Self {
             version: "23.10.2".into(),
+            version_file: None,
             edition: "community".into(),
             legacy_app_info: false,
             healthcheck: Some(true),
@@ -568,8 +572,15 @@ fn login(s: &mut Inner, body: &[u8]) -> Reply {
 }
 
 fn app_info(s: &Inner) -> Reply {
+    let version = match &s.options.version_file {
+        Some(path) => std::fs::read_to_string(path)
+            .unwrap_or_default()
+            .trim()
+            .to_owned(),
+        None => s.options.version.clone(),
+    };
     let mut info = json!({
-        "version": s.options.version,
+        "version": version,
         "edition": s.options.edition,
         "stack": "go",
         "version_updated": s.version_updated,
