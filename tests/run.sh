@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh Debian 12 machine or CI: provisions what the tests need when
-# it is missing (systemd and dbus packages, RabbitMQ with its management plugin, cargo-nextest),
-# then runs every test with cargo-nextest. Run it as root: provisioning and the systemd sandbox
-# of the integration tests need it.
+# it is missing (systemd and dbus packages, RabbitMQ with its management plugin, Debian's
+# python3-pika for the engine stand-ins of the drain tests, cargo-nextest), then runs every
+# test with cargo-nextest. Run it as root: provisioning and the systemd sandbox of the
+# integration tests need it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,7 +18,7 @@ as_root() {
 }
 
 missing_packages=()
-for package in systemd dbus rabbitmq-server curl; do
+for package in systemd dbus rabbitmq-server curl python3-pika; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing_packages+=("$package")
 done
 if [ ${#missing_packages[@]} -gt 0 ]; then

@@ -108,8 +108,40 @@ pub fn sandbox_options() -> SandboxOptions {
     )
 }
 
+/// What to install.
+#[derive(Debug, Clone)]
+pub struct InstallSpec {
+    /// The installed version.
+    pub installed: &'static str,
+    /// The version the package repository offers.
+    pub offered: &'static str,
+    /// app-info's live healthcheck (None: the route does not exist, before 23.10).
+    pub healthcheck: Option<bool>,
+    /// The engines' ExecStart (`%i` is the engine name); default: the shell stand-in.
+    pub engine_exec: Option<String>,
+    /// More config, appended to the fixture's.
+    pub extra_config: String,
+}
+
+impl Default for InstallSpec {
+    fn default() -> Self {
+        Self {
+            installed: "4.4.0",
+            offered: "4.5.0",
+            healthcheck: None,
+            engine_exec: None,
+            extra_config: String::new(),
+        }
+    }
+}
+
 /// Boots a sandbox and installs Canopsis 4.4.0 in it, every unit running.
 pub fn install_4_4_0() -> Installed {
+    install(InstallSpec::default())
+}
+
+/// Boots a sandbox and installs Canopsis as `spec` says, every unit running.
+pub fn install(spec: InstallSpec) -> Installed {
     let sandbox = Sandbox::boot(sandbox_options());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
@@ -119,12 +151,11 @@ pub fn install_4_4_0() -> Installed {
     let options = Options {
         version_file: Some(sandbox.host_path("/opt/canopsis/VERSION.txt")),
         edition: "community".into(),
-        // 4.x: no live healthcheck (23.10 and later).
-        healthcheck: None,
+        healthcheck: spec.healthcheck,
         ..Options::default()
     };
     let api = runtime.block_on(FakeCanopsis::start_with(options));
-    populate(&sandbox, "4.4.0", "4.5.0", &api.url());
+    populate(&sandbox, &spec, &api.url());
     Installed {
         sandbox,
         api,
@@ -132,8 +163,9 @@ pub fn install_4_4_0() -> Installed {
     }
 }
 
-/// Writes the install (`installed`), a repository offering `offered`, the daemon, its unit.
-pub fn populate(s: &Sandbox, installed: &str, offered: &str, api_url: &str) {
+/// Writes the install, a repository, the daemon and its unit.
+fn populate(s: &Sandbox, spec: &InstallSpec, api_url: &str) {
+    let (installed, offered) = (spec.installed, spec.offered);
     s.write(
         "/opt/canopsis/VERSION.txt",
         &format!("{installed}\n"),
@@ -159,6 +191,8 @@ pub fn populate(s: &Sandbox, installed: &str, offered: &str, api_url: &str) {
         0o755,
     );
     s.write("/usr/local/bin/yum", &yum(), 0o755);
+    // dnf takes the same commands (22.10 and later).
+    s.write("/usr/local/bin/dnf", &yum(), 0o755);
     s.write("/usr/local/bin/canoctl", &recorder(""), 0o755);
     s.write(
         "/usr/local/bin/mongo",
@@ -173,7 +207,7 @@ pub fn populate(s: &Sandbox, installed: &str, offered: &str, api_url: &str) {
         "[Unit]\nDescription=Canopsis\n[Service]\nType=oneshot\nRemainAfterExit=yes\nExecStart=/bin/true\n[Install]\nWantedBy=multi-user.target\n",
     );
     for (template, exec) in [
-        ("canopsis-engine-go@.service", "/opt/canopsis/bin/engine %i"),
+        ("canopsis-engine-go@.service", spec.engine_exec.as_deref().unwrap_or("/opt/canopsis/bin/engine %i")),
         ("canopsis-service@.service", "/opt/canopsis/bin/engine %i"),
     ] {
         s.install_unit(
@@ -206,15 +240,7 @@ pub fn populate(s: &Sandbox, installed: &str, offered: &str, api_url: &str) {
         DAEMON,
         0o755,
     );
-    s.write(
-        CONFIG,
-        &format!("[install]\napi_url = \"{api_url}\"\n[rabbitmq]\nenabled = false\n\
-         [detect]\nsources = [\"version-file\"]\n\
-         [manual]\nacknowledged = [\"4.5.0\"]\n\
-         [scripts]\nrelease_dirs = []\naddon_dirs = []\n\
-         [systemd]\ndropin_dir = \"/run/systemd/system\"\nruntime_unit_files = true\nsettle = \"2s\"\njob_timeout = \"60s\"\n"),
-        0o644,
-    );
+    s.write(CONFIG, &config(api_url, &spec.extra_config), 0o644);
     let unit = include_str!("../../units/canopsis-upgrade@.service").replace(
         "ExecStart=/usr/bin/canopsis-upgrade run --to %I",
         &format!("ExecStart={DAEMON} --config {CONFIG} run --to %I"),
@@ -277,4 +303,50 @@ pub fn run_daemon(s: &Sandbox, args: &[&str]) -> std::process::Output {
     let mut all = vec![DAEMON, "--config", CONFIG];
     all.extend_from_slice(args);
     s.exec(&all)
+}
+
+/// The daemon's config in the sandbox: the fixture's sections, each replaced by the same-named
+/// section of `extra` (a `[[name.x]]` array belongs to section `name`).
+fn config(api_url: &str, extra: &str) -> String {
+    let mut sections: Vec<(String, String)> = vec![
+        ("install".into(), format!("api_url = \"{api_url}\"\n")),
+        ("rabbitmq".into(), "enabled = false\n".into()),
+        ("detect".into(), "sources = [\"version-file\"]\n".into()),
+        ("manual".into(), "acknowledged = [\"4.5.0\"]\n".into()),
+        ("scripts".into(), "release_dirs = []\naddon_dirs = []\n".into()),
+        (
+            "systemd".into(),
+            "dropin_dir = \"/run/systemd/system\"\nruntime_unit_files = true\nsettle = \"2s\"\njob_timeout = \"60s\"\n".into(),
+        ),
+    ];
+    let mut current: Option<usize> = None;
+    for line in extra.lines() {
+        let header = line.trim().trim_start_matches('[').trim_end_matches(']');
+        if line.trim_start().starts_with('[') {
+            let name = header.split('.').next().unwrap().to_owned();
+            let index = match sections.iter().position(|(n, _)| *n == name) {
+                // The first header of a section in `extra` replaces the fixture's body.
+                Some(i) if current != Some(i) => {
+                    sections[i].1.clear();
+                    i
+                }
+                Some(i) => i,
+                None => {
+                    sections.push((name, String::new()));
+                    sections.len() - 1
+                }
+            };
+            current = Some(index);
+            if line.trim_start().starts_with("[[") {
+                sections[index].1.push_str(line);
+                sections[index].1.push('\n');
+            }
+            continue;
+        }
+        if let Some(i) = current {
+            sections[i].1.push_str(line);
+            sections[i].1.push('\n');
+        }
+    }
+    sections.iter().map(|(name, body)| format!("[{name}]\n{body}")).collect()
 }
