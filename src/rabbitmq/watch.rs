@@ -51,7 +51,7 @@ impl QueueSelection {
 }
 
 /// Where and how to watch.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct WatchTarget {
     /// `amqp://user:password@host:5672/vhost` for the live counts.
     pub amqp_url: String,
@@ -66,6 +66,20 @@ pub struct WatchTarget {
     pub retry_budget: Duration,
     /// How often to retry while it is unreachable.
     pub retry_every: Duration,
+}
+
+// The AMQP URL holds a password: Debug shows it redacted.
+impl std::fmt::Debug for WatchTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WatchTarget")
+            .field("amqp_url", &super::management::redact_url(&self.amqp_url))
+            .field("vhost", &self.vhost)
+            .field("selection", &self.selection)
+            .field("request_timeout", &self.request_timeout)
+            .field("retry_budget", &self.retry_budget)
+            .field("retry_every", &self.retry_every)
+            .finish()
+    }
 }
 
 impl WatchTarget {
@@ -398,5 +412,21 @@ mod tests {
             prefixes: vec!["oth".into()],
         };
         assert_eq!(custom.engine_queues(&listed), ["other"]);
+    }
+}
+
+#[cfg(test)]
+mod debug_tests {
+    use super::WatchTarget;
+
+    #[test]
+    fn debug_never_shows_the_amqp_password() {
+        let target = WatchTarget::new(
+            "amqp://cpsrabbit:s3cret-Pa55@localhost:5672/canopsis",
+            "canopsis",
+        );
+        let shown = format!("{target:?}");
+        assert!(!shown.contains("s3cret-Pa55"), "{shown}");
+        assert!(shown.contains("cpsrabbit"), "{shown}");
     }
 }

@@ -119,8 +119,10 @@ pub struct InstallSpec {
     pub healthcheck: Option<bool>,
     /// The engines' ExecStart (`%i` is the engine name); default: the shell stand-in.
     pub engine_exec: Option<String>,
-    /// More config, appended to the fixture's.
+    /// Config sections replacing the fixture's same-named ones (see `config`).
     pub extra_config: String,
+    /// More files (path inside, text, mode), written before the units start.
+    pub files: Vec<(String, String, u32)>,
 }
 
 impl Default for InstallSpec {
@@ -131,6 +133,7 @@ impl Default for InstallSpec {
             healthcheck: None,
             engine_exec: None,
             extra_config: String::new(),
+            files: Vec::new(),
         }
     }
 }
@@ -190,6 +193,9 @@ fn populate(s: &Sandbox, spec: &InstallSpec, api_url: &str) {
         &recorder(r#"echo "canopsis-reconfigure sees CPS_MONGO_URL=$CPS_MONGO_URL CPS_POSTGRES_URL=$CPS_POSTGRES_URL" >> /opt/canopsis/var/log/calls.log"#),
         0o755,
     );
+    for (path, text, mode) in &spec.files {
+        s.write(path, text, *mode);
+    }
     s.write("/usr/local/bin/yum", &yum(), 0o755);
     // dnf takes the same commands (22.10 and later).
     s.write("/usr/local/bin/dnf", &yum(), 0o755);
@@ -207,7 +213,12 @@ fn populate(s: &Sandbox, spec: &InstallSpec, api_url: &str) {
         "[Unit]\nDescription=Canopsis\n[Service]\nType=oneshot\nRemainAfterExit=yes\nExecStart=/bin/true\n[Install]\nWantedBy=multi-user.target\n",
     );
     for (template, exec) in [
-        ("canopsis-engine-go@.service", spec.engine_exec.as_deref().unwrap_or("/opt/canopsis/bin/engine %i")),
+        (
+            "canopsis-engine-go@.service",
+            spec.engine_exec
+                .as_deref()
+                .unwrap_or("/opt/canopsis/bin/engine %i"),
+        ),
         ("canopsis-service@.service", "/opt/canopsis/bin/engine %i"),
     ] {
         s.install_unit(
@@ -348,5 +359,8 @@ fn config(api_url: &str, extra: &str) -> String {
             sections[i].1.push('\n');
         }
     }
-    sections.iter().map(|(name, body)| format!("[{name}]\n{body}")).collect()
+    sections
+        .iter()
+        .map(|(name, body)| format!("[{name}]\n{body}"))
+        .collect()
 }
