@@ -8,7 +8,7 @@ use common::{stderr, Site};
 fn site() -> Site {
     let site = Site::new("");
     let extra = format!(
-        "[run]\nstate_dir = \"{}\"\nlock_file = \"{}\"\n[manual]\nacknowledged = [\"4.5.0\"]\n",
+        "[run]\nstate_dir = \"{}\"\nlock_file = \"{}\"\n[manual]\nacknowledged = [\"4.5.0\"]\n[rabbitmq]\nenabled = false\n",
         site.path("state").display(),
         site.path("run.lock").display()
     );
@@ -61,7 +61,7 @@ fn a_foreign_journal_is_refused() {
 fn manual_steps_need_an_acknowledgement() {
     let site = Site::new("");
     let extra = format!(
-        "[run]\nstate_dir = \"{}\"\nlock_file = \"{}\"\n",
+        "[run]\nstate_dir = \"{}\"\nlock_file = \"{}\"\n[rabbitmq]\nenabled = false\n",
         site.path("s").display(),
         site.path("l").display()
     );
