@@ -240,6 +240,7 @@ fn resolve(settings: &Settings) -> Result<Resolved> {
         .context("rabbitmq.management_url")?;
     let mut target = WatchTarget::new(source.url.clone(), vhost);
     target.selection.prefixes = r.queue_prefixes.clone();
+    target.retry_budget = r.retry_budget;
     Ok(Resolved {
         management,
         target,

@@ -140,7 +140,7 @@ sections! {
     rabbitmq: RabbitmqInput => RabbitmqKeys {
         enabled: bool, management_url: String, amqp_url: String, vhost: String, credentials_file: PathBuf,
         credential: String, queue_prefixes: Vec<String>, abnormal_backlog: u64, tolerance: u64,
-        tolerance_ratio: f64, hold: u32, drain_timeout: String, on_drain_timeout: String,
+        tolerance_ratio: f64, hold: u32, drain_timeout: String, on_drain_timeout: String, retry_budget: String,
     }
 }
 

@@ -95,6 +95,8 @@ pub struct RabbitmqSettings {
     pub drain_timeout: Duration,
     /// A drain that does not end fails the run (else: a warning).
     pub fail_on_drain_timeout: bool,
+    /// How long the broker may stay unreachable during a watch.
+    pub retry_budget: Duration,
 }
 
 /// `[window]`: no table or no slot means "any time".
@@ -342,5 +344,10 @@ pub fn rabbitmq(m: &mut Merged) -> Result<RabbitmqSettings, ConfigError> {
             &["fail", "warn"],
             "fail",
         )? == "fail",
+        retry_budget: duration(
+            "rabbitmq.retry_budget",
+            r.retry_budget.take(),
+            Duration::from_secs(120),
+        )?,
     })
 }

@@ -261,9 +261,17 @@ impl Watcher {
                 }
             }
             if round >= deadline {
+                // While the broker is away, the last sample's line is stale: say it is away.
+                let last = match &outage {
+                    Some((since, error)) => format!(
+                        "RabbitMQ unreachable for {}: {error}",
+                        format_duration(round - *since)
+                    ),
+                    None => monitor.status_line(),
+                };
                 return Err(WatchError::Deadline {
                     elapsed: round - start,
-                    last: monitor.status_line(),
+                    last,
                 });
             }
             // While the broker is away, no attempt runs past the end of the retry budget.

@@ -277,7 +277,9 @@ impl<'a> Surroundings<'a> {
                     let mut peak = seen.lock().unwrap();
                     *peak = (*peak).max(backlog);
                 }
-                tokio::time::sleep(Duration::from_secs(5)).await;
+                // Passive declares are cheap: sample often, or the peak is missed by up to a
+                // sampling period's worth of events.
+                tokio::time::sleep(Duration::from_secs(1)).await;
             }
         });
         Some(OutageSampler { peak, task })
