@@ -26,6 +26,9 @@ pub enum Action {
     DaemonReload,
     /// Restart every Canopsis unit at once and wait until all are active again.
     RestartCanopsis,
+    /// Restart the given units at once (like `systemctl restart a b c`) and wait until all are
+    /// active again; units that do not exist are reported and skipped.
+    RestartUnits { units: Vec<String> },
     /// Stop every Canopsis unit.
     StopCanopsis,
     /// Start every Canopsis unit.
@@ -81,8 +84,16 @@ pub enum Action {
     /// Run every `*.js` below a directory, in path order, like `mongo_file` each (the
     /// directory is listed when the action runs: its files may come with the new packages).
     MongoScripts { dir: PathBuf },
+    /// Run MongoDB shell code (`--eval`) against `CPS_MONGO_URL` (compose: in the `mongodb`
+    /// service).
+    MongoEval { code: String },
+    /// Run SQL text with psql (`-c`) against `CPS_POSTGRES_URL` (compose: in the
+    /// `timescaledb` service).
+    PsqlEval { sql: String },
     /// Empty the Redis database of `CPS_REDIS_URL`.
     RedisFlushdb,
+    /// Empty every Redis database of the server of `CPS_REDIS_URL` (`flushall`).
+    RedisFlushall,
     /// Pause (the sandbox's `sleep`).
     Wait { seconds: f64 },
     /// A step a person must do; the run refuses until it is acknowledged.
@@ -187,6 +198,7 @@ impl Action {
             Action::UnitDisable { .. } => "unit_disable",
             Action::DaemonReload => "daemon_reload",
             Action::RestartCanopsis => "restart_canopsis",
+            Action::RestartUnits { .. } => "restart_units",
             Action::StopCanopsis => "stop_canopsis",
             Action::StartCanopsis => "start_canopsis",
             Action::Command(_) => "command",
@@ -203,7 +215,10 @@ impl Action {
             Action::PsqlFile { .. } => "psql_file",
             Action::MongoFile { .. } => "mongo_file",
             Action::MongoScripts { .. } => "mongo_scripts",
+            Action::MongoEval { .. } => "mongo_eval",
+            Action::PsqlEval { .. } => "psql_eval",
             Action::RedisFlushdb => "redis_flushdb",
+            Action::RedisFlushall => "redis_flushall",
             Action::Wait { .. } => "wait",
             Action::Manual { .. } => "manual",
         }
@@ -215,13 +230,18 @@ impl Action {
         match self {
             Action::Command(_) => Duration::from_secs(300),
             Action::MongoScripts { .. } => Duration::from_secs(600),
-            Action::PsqlFile { .. } | Action::MongoFile { .. } => Duration::from_secs(300),
-            Action::RestartCanopsis | Action::StartCanopsis => Duration::from_secs(120),
+            Action::PsqlFile { .. }
+            | Action::MongoFile { .. }
+            | Action::PsqlEval { .. }
+            | Action::MongoEval { .. } => Duration::from_secs(300),
+            Action::RestartCanopsis | Action::StartCanopsis | Action::RestartUnits { .. } => {
+                Duration::from_secs(120)
+            }
             Action::StopCanopsis => Duration::from_secs(60),
             Action::UnitStart { .. } | Action::UnitStop { .. } | Action::UnitRestart { .. } => {
                 Duration::from_secs(30)
             }
-            Action::RedisFlushdb => Duration::from_secs(30),
+            Action::RedisFlushdb | Action::RedisFlushall => Duration::from_secs(30),
             Action::DaemonReload
             | Action::UnitEnable { .. }
             | Action::UnitDisable { .. }
@@ -243,6 +263,7 @@ impl Action {
             Action::UnitDisable { unit } => format!("disable {unit}"),
             Action::DaemonReload => "reload systemd unit files".into(),
             Action::RestartCanopsis => "restart canopsis".into(),
+            Action::RestartUnits { units } => format!("restart {}", units.join(" ")),
             Action::StopCanopsis => "stop canopsis".into(),
             Action::StartCanopsis => "start canopsis".into(),
             Action::Command(c) => {
@@ -288,11 +309,23 @@ impl Action {
                     p(dir)
                 )
             }
+            Action::MongoEval { code } => {
+                format!("run MongoDB code on CPS_MONGO_URL: {}", one_line(code))
+            }
+            Action::PsqlEval { sql } => format!("run SQL on CPS_POSTGRES_URL: {}", one_line(sql)),
             Action::RedisFlushdb => "flush the Redis database of CPS_REDIS_URL".into(),
+            Action::RedisFlushall => {
+                "flush every Redis database of the server of CPS_REDIS_URL (flushall)".into()
+            }
             Action::Wait { seconds } => format!("wait {seconds} s"),
             Action::Manual { text } => format!("MANUAL: {text}"),
         }
     }
+}
+
+/// Code or SQL on one line for a plan: whitespace runs collapsed.
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// Quotes an argument for display only (commands never go through a shell).
@@ -320,6 +353,16 @@ mod tests {
             Action::Wait { seconds: 1.0 },
             Action::MongoScripts { dir: "/x".into() },
             Action::Manual { text: "x".into() },
+            Action::RestartUnits {
+                units: vec!["a.service".into()],
+            },
+            Action::MongoEval {
+                code: "db.x.find()".into(),
+            },
+            Action::PsqlEval {
+                sql: "SELECT 1".into(),
+            },
+            Action::RedisFlushall,
         ];
         for action in actions {
             assert_eq!(
@@ -342,6 +385,17 @@ mod tests {
         assert_eq!(
             serde_json::to_value(Action::DaemonReload).unwrap()["action"],
             "daemon_reload"
+        );
+    }
+
+    #[test]
+    fn describes_inline_code_on_one_line() {
+        let action = Action::MongoEval {
+            code: "db.a.find().forEach(function(d) {\n    print(d);\n});".into(),
+        };
+        assert_eq!(
+            action.describe(),
+            "run MongoDB code on CPS_MONGO_URL: db.a.find().forEach(function(d) { print(d); });"
         );
     }
 

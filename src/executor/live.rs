@@ -110,11 +110,13 @@ impl LiveExecutor {
     fn expected_duration(&self, action: &Action) -> Duration {
         match action {
             Action::Command(spec) => Duration::from_secs(spec.timeout_secs),
-            Action::PsqlFile { .. } | Action::MongoFile { .. } | Action::MongoScripts { .. } => {
-                Duration::from_secs(3600)
-            }
+            Action::PsqlFile { .. }
+            | Action::MongoFile { .. }
+            | Action::MongoScripts { .. }
+            | Action::PsqlEval { .. }
+            | Action::MongoEval { .. } => Duration::from_secs(3600),
             Action::Wait { seconds } => Duration::from_secs_f64(*seconds),
-            Action::RestartCanopsis | Action::StartCanopsis => {
+            Action::RestartCanopsis | Action::StartCanopsis | Action::RestartUnits { .. } => {
                 self.settings.settle + self.systemd.job_timeout()
             }
             _ => self.systemd.job_timeout(),
@@ -308,16 +310,101 @@ impl LiveExecutor {
         self.run(&request, false).map(|_| Outcome::Done)
     }
 
-    fn mongo(&self, file: &Path) -> Result<Outcome, ExecError> {
-        let url = self.engine_var("CPS_MONGO_URL")?;
-        // The notes use the `mongo` shell; MongoDB 6 and later only ship mongosh.
-        let shell = if self.settings.install == InstallMethod::Packages
+    /// The MongoDB shell: the notes use `mongo`; MongoDB 6 and later only ship mongosh.
+    fn mongo_shell(&self) -> &'static str {
+        if self.settings.install == InstallMethod::Packages
             && command::find_for_root("mongo").is_none()
         {
             "mongosh"
         } else {
             "mongo"
-        };
+        }
+    }
+
+    /// A command in a database's service container (compose), or on the host (packages).
+    fn in_service(&self, service: &str, shell_args: Vec<String>) -> CommandRequest {
+        match self.settings.install {
+            InstallMethod::Packages => CommandRequest::new(
+                &shell_args[0],
+                shell_args[1..].to_vec(),
+                Duration::from_secs(3600),
+            ),
+            InstallMethod::Compose => {
+                let mut args = vec![
+                    "compose".to_owned(),
+                    "exec".into(),
+                    "-T".into(),
+                    service.to_owned(),
+                ];
+                args.extend(shell_args);
+                let mut request = CommandRequest::new("docker", args, Duration::from_secs(3600));
+                request.cwd = self.settings.compose_dir.clone();
+                request
+            }
+        }
+    }
+
+    fn mongo_eval(&self, code: &str) -> Result<Outcome, ExecError> {
+        let url = self.engine_var("CPS_MONGO_URL")?;
+        let shell = self.mongo_shell();
+        let request = self.in_service(
+            "mongodb",
+            vec![
+                shell.into(),
+                "--quiet".into(),
+                url.clone(),
+                "--eval".into(),
+                code.to_owned(),
+            ],
+        );
+        tracing::info!(
+            "{} --eval <{} bytes of code>",
+            command::redact(&request.args[..request.args.len() - 2].join(" "), &[&url]),
+            code.len()
+        );
+        self.run(&request, false).map(|_| Outcome::Done)
+    }
+
+    /// psql on a file (stdin) or on SQL text (`-c`): on the host with the URL in libpq's
+    /// environment, or in the timescaledb service with the URL as its argument.
+    fn psql_with(&self, file: Option<&Path>, sql: Option<&str>) -> Result<Outcome, ExecError> {
+        let url = self.engine_var("CPS_POSTGRES_URL")?;
+        let mut args: Vec<String> = ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        if let Some(sql) = sql {
+            args.push("-c".into());
+            args.push(sql.to_owned());
+        }
+        let compose = self.settings.install == InstallMethod::Compose;
+        let file = file.map(|f| self.recheck(f)).transpose()?;
+        if !compose {
+            if let Some(file) = &file {
+                args.push("-f".into());
+                args.push(file.display().to_string());
+            }
+        } else {
+            // The compose URL names the timescaledb service: only resolvable in its network.
+            args.push(url.clone());
+        }
+        let mut request = self.in_service("timescaledb", args);
+        if compose {
+            request.stdin_file = file;
+        } else {
+            // The URL (with its password) goes through the environment, never the command line.
+            request.extra_env = postgres_env(&url)?;
+        }
+        self.run(&request, false).map(|_| Outcome::Done)
+    }
+
+    fn psql_eval(&self, sql: &str) -> Result<Outcome, ExecError> {
+        self.psql_with(None, Some(sql))
+    }
+
+    fn mongo(&self, file: &Path) -> Result<Outcome, ExecError> {
+        let url = self.engine_var("CPS_MONGO_URL")?;
+        let shell = self.mongo_shell();
         self.shell_with_file(
             "mongodb",
             vec![shell.into(), "--quiet".into(), url.clone()],
@@ -327,16 +414,54 @@ impl LiveExecutor {
     }
 
     fn psql(&self, file: &Path) -> Result<Outcome, ExecError> {
-        let url = self.engine_var("CPS_POSTGRES_URL")?;
-        let file = self.recheck(file)?;
-        let mut request = CommandRequest::new(
-            "psql",
-            ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-f"],
-            Duration::from_secs(3600),
-        );
-        request.args.push(file.display().to_string());
-        // The URL (with its password) goes through the environment, never the command line.
-        request.extra_env = postgres_env(&url)?;
+        self.psql_with(Some(file), None)
+    }
+
+    /// `redis-cli flushall` on the server of CPS_REDIS_URL (compose: in the redis service, the
+    /// password passed into the container).
+    fn redis_flushall(&self) -> Result<Outcome, ExecError> {
+        let url = self.engine_var("CPS_REDIS_URL")?;
+        let target = RedisTarget::parse(&url)?;
+        let mut request = match self.settings.install {
+            InstallMethod::Packages => {
+                let mut request = CommandRequest::new(
+                    "redis-cli",
+                    [
+                        "-h".to_owned(),
+                        target.host,
+                        "-p".into(),
+                        target.port.to_string(),
+                        "flushall".into(),
+                    ],
+                    Duration::from_secs(600),
+                );
+                if let Some(password) = &target.password {
+                    request
+                        .extra_env
+                        .push(("REDISCLI_AUTH".into(), password.clone()));
+                }
+                request
+            }
+            InstallMethod::Compose => {
+                let mut args: Vec<String> = ["compose", "exec", "-T"]
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect();
+                if let Some(password) = &target.password {
+                    args.push("-e".into());
+                    args.push(format!("REDISCLI_AUTH={password}"));
+                }
+                args.extend(
+                    ["redis", "redis-cli", "flushall"]
+                        .iter()
+                        .map(|s| s.to_string()),
+                );
+                let mut request = CommandRequest::new("docker", args, Duration::from_secs(600));
+                request.cwd = self.settings.compose_dir.clone();
+                request
+            }
+        };
+        request.timeout = Duration::from_secs(600);
         self.run(&request, false).map(|_| Outcome::Done)
     }
 
@@ -422,6 +547,44 @@ impl LiveExecutor {
             self.block_on(settled(&self.systemd, &units, self.settings.settle))?;
         }
         Ok(Outcome::Done)
+    }
+
+    /// Restarts the given units at once (those that exist), then checks they stay up.
+    fn some_units(&self, units: &[String]) -> Result<Outcome, ExecError> {
+        let mut present = Vec::new();
+        let mut missing = Vec::new();
+        for unit in units {
+            if self.block_on(self.systemd.state(unit))?.exists() {
+                present.push(unit.clone());
+            } else {
+                tracing::warn!("{unit} does not exist: restart skipped");
+                missing.push(unit.clone());
+            }
+        }
+        if present.is_empty() {
+            return Ok(Outcome::Skipped(format!(
+                "none of {} exists: restart skipped",
+                units.join(", ")
+            )));
+        }
+        let results = self.block_on(self.systemd.jobs(JobKind::Restart, &present))?;
+        let failed: Vec<String> = results
+            .iter()
+            .filter(|(_, r)| !r.is_success())
+            .map(|(u, r)| format!("{u} ({r})"))
+            .collect();
+        if !failed.is_empty() {
+            return Err(fail(format!("restart failed: {}", failed.join(", "))));
+        }
+        self.block_on(settled(&self.systemd, &present, self.settings.settle))?;
+        if missing.is_empty() {
+            Ok(Outcome::Done)
+        } else {
+            Ok(Outcome::Skipped(format!(
+                "{} do(es) not exist: not restarted",
+                missing.join(", ")
+            )))
+        }
     }
 
     fn unit_job(&self, kind: JobKind, unit: &str) -> Result<Outcome, ExecError> {
@@ -523,6 +686,7 @@ impl Executor for LiveExecutor {
                 .block_on(self.systemd.daemon_reload())
                 .map(|()| Outcome::Done),
             Action::RestartCanopsis => self.all_units(JobKind::Restart, true),
+            Action::RestartUnits { units } => self.some_units(units),
             Action::StopCanopsis => self.all_units(JobKind::Stop, false),
             Action::StartCanopsis => self.all_units(JobKind::Start, true),
             Action::Command(spec) => self.command(spec),
@@ -601,7 +765,10 @@ impl Executor for LiveExecutor {
                 }
                 Ok(Outcome::Done)
             }
+            Action::MongoEval { code } => self.mongo_eval(code),
+            Action::PsqlEval { sql } => self.psql_eval(sql),
             Action::RedisFlushdb => self.redis_flushdb(),
+            Action::RedisFlushall => self.redis_flushall(),
             Action::Wait { seconds } => {
                 std::thread::sleep(Duration::from_secs_f64(*seconds));
                 Ok(Outcome::Done)

@@ -261,6 +261,27 @@ fn register_units(r: &mut Registrar, host: &Arc<Host>) {
             boolean(h.ask(Query::UnitExists(unit))?)
         },
     );
+    let h = host.clone();
+    r.def(
+        "restart_units",
+        ["units"],
+        "Restarts the given units at once (like `systemctl restart a b c`) and waits until all are active; a unit that does not exist is reported and skipped.",
+        move |units: Array| -> ApiResult<()> {
+            if units.is_empty() {
+                return Err(script_error("restart_units: no unit given"));
+            }
+            let units = units
+                .into_iter()
+                .map(|u| {
+                    let name = u
+                        .into_immutable_string()
+                        .map_err(|t| script_error(format!("restart_units: a unit is a {t}, expected a string")))?;
+                    h.unit(&name)
+                })
+                .collect::<ApiResult<Vec<_>>>()?;
+            h.perform(Action::RestartUnits { units }).map(drop)
+        },
+    );
     type MakeAll = fn() -> Action;
     let whole: [(&str, &'static str, MakeAll); 4] = [
         ("daemon_reload", "Reloads systemd's unit files.", || Action::DaemonReload),
@@ -485,7 +506,7 @@ fn register_commands(r: &mut Registrar, host: &Arc<Host>) {
     r.def(
         "psql_file",
         ["path"],
-        "Runs an SQL file with psql on CPS_POSTGRES_URL (ON_ERROR_STOP).",
+        "Runs an SQL file with psql on CPS_POSTGRES_URL (ON_ERROR_STOP; compose: in the timescaledb service).",
         move |path: &str| -> ApiResult<()> {
             let path = h.path(path)?;
             h.perform(Action::PsqlFile { path }).map(drop)
@@ -509,6 +530,55 @@ fn register_commands(r: &mut Registrar, host: &Arc<Host>) {
         move |dir: &str| -> ApiResult<()> {
             let dir = h.path(dir)?;
             h.perform(Action::MongoScripts { dir }).map(drop)
+        },
+    );
+    let h = host.clone();
+    r.def(
+        "mongo_eval",
+        ["code"],
+        "Runs MongoDB shell code (`mongo --eval`) on CPS_MONGO_URL (compose: in the mongodb service), like the queries release notes give inline.",
+        move |code: &str| -> ApiResult<()> {
+            let code = non_empty("code", code)?;
+            h.perform(Action::MongoEval { code }).map(drop)
+        },
+    );
+    let h = host.clone();
+    r.def(
+        "psql_eval",
+        ["sql"],
+        "Runs SQL text with psql (`-c`, ON_ERROR_STOP) on CPS_POSTGRES_URL (compose: in the timescaledb service).",
+        move |sql: &str| -> ApiResult<()> {
+            let sql = non_empty("sql", sql)?;
+            h.perform(Action::PsqlEval { sql }).map(drop)
+        },
+    );
+    let h = host.clone();
+    r.def(
+        "redis_flushall",
+        [],
+        "Empties every database of the Redis server of CPS_REDIS_URL (`redis-cli flushall`; compose: in the redis service).",
+        move || h.perform(Action::RedisFlushall).map(drop),
+    );
+    let h = host.clone();
+    r.def(
+        "canopsis_tool",
+        ["name", "args"],
+        "Packages: runs a Canopsis tool that release notes ask for, /opt/canopsis/bin/<name> with go-engines-vars.conf: init (3.x queues), migrate-metrics (4.5), migrate-instruction-metrics (23.04).",
+        move |name: &str, args: Array| -> ApiResult<Map> {
+            if !CANOPSIS_TOOLS.contains(&name) {
+                return Err(script_error(format!(
+                    "canopsis_tool: {name:?} is not one of {}",
+                    CANOPSIS_TOOLS.join(", ")
+                )));
+            }
+            if h.ctx.install != crate::install::InstallMethod::Packages {
+                return Err(script_error("canopsis_tool: the tools are in the images of a Docker Compose install, not on the host"));
+            }
+            let program = format!("/opt/canopsis/bin/{name}");
+            let mut options = Map::new();
+            options.insert("engine_env".into(), Dynamic::from(true));
+            // Through the allow-list like any program: a site may still refuse them.
+            command(&h, &program, args, options)
         },
     );
     let h = host.clone();
@@ -570,6 +640,9 @@ fn wait(host: &Host, seconds: f64) -> ApiResult<()> {
     }
     host.perform(Action::Wait { seconds }).map(drop)
 }
+
+/// The Canopsis tools `canopsis_tool` runs (from /opt/canopsis/bin).
+const CANOPSIS_TOOLS: [&str; 3] = ["init", "migrate-metrics", "migrate-instruction-metrics"];
 
 fn command(host: &Host, program: &str, args: Array, options: Map) -> ApiResult<Map> {
     host.program(program)?;

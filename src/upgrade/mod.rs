@@ -202,9 +202,12 @@ pub fn run(
         estimate: plan.remaining_estimate(0),
     };
     let mut ran = 0;
+    // After a pause: the window that was too short (the next one opens after it closes).
+    let mut paused_in: Option<Window> = None;
     loop {
-        let Some(window) = phases.wait_for_window()? else {
-            return phases.stopped(first);
+        let Some(window) = phases.wait_for_window(paused_in.map(|w| w.end))? else {
+            // Steps may have run in an earlier window of this process.
+            return phases.stopped(journal.read(journaling::first_not_done));
         };
         phases.open(&window)?;
         let sampler = journal
@@ -223,6 +226,7 @@ pub fn run(
                 ran: now,
             } => {
                 ran += now;
+                paused_in = Some(window);
                 phases.close_maintenance()?;
                 let text = format!("the maintenance window closes before the rest of the plan can finish: paused before step {next_step}/{total}, resuming in the next window");
                 notifier.status(&text);
@@ -257,21 +261,28 @@ impl Phases<'_> {
     }
 
     /// The window the steps run in, after announcing it and waiting for it (None: stopped
-    /// while waiting). Without slots, or with `--now`, it is open from now on.
-    fn wait_for_window(&self) -> Result<Option<Window>> {
+    /// while waiting). Without slots, or with `--now`, it is open from now on. `not_before`:
+    /// the end of a window the run paused in (the same window would pause again at once).
+    fn wait_for_window(&self, not_before: Option<Timestamp>) -> Result<Option<Window>> {
         let now = Timestamp::now();
         let schedule = &self.settings.window;
-        let window = match schedule.next_window(now) {
+        let window = match schedule.next_window(not_before.map_or(now, |t| t.max(now))) {
             Some(next) if !self.now => next,
             _ => {
+                // Open since the run began: a run resumed after a crash finds the same
+                // announcement (its id is made of the window's start).
+                let start = self
+                    .journal
+                    .read(|j| j.current.as_ref().map(|r| r.started_at))
+                    .map_or(now, |began| began.min(now));
                 let guessed_end =
                     now + SignedDuration::try_from(self.estimate + Duration::from_secs(1800))?;
                 self.announce(&Window {
-                    start: now,
+                    start,
                     end: guessed_end,
                 })?;
                 return Ok(Some(Window {
-                    start: now,
+                    start,
                     end: Timestamp::MAX,
                 }));
             }

@@ -39,6 +39,8 @@ pub const UNITS: [&str; 6] = [
 
 /// Every command the stand-ins ran, one per line: `program args... [as user]`.
 pub const CALLS: &str = "/opt/canopsis/var/log/calls.log";
+/// The same calls with the Unix time (seconds.nanoseconds) each began: `TIME program args...`.
+pub const CALLS_TIMED: &str = "/opt/canopsis/var/log/calls-timed.log";
 /// Every engine start: `engine-name pid`.
 pub const STARTS: &str = "/opt/canopsis/var/log/engine-starts.log";
 /// The daemon inside the sandbox.
@@ -54,9 +56,9 @@ CPS_INFLUX_URL=\"http://localhost:8086\"
 CPS_API_URL=\"http://localhost:8082\"
 ";
 
-/// Records a call of `$0` with its arguments, and as whom.
-const RECORD: &str =
-    r#"echo "$(basename "$0") $* [as $(id -un)]" >> /opt/canopsis/var/log/calls.log"#;
+/// Records a call of `$0` with its arguments, and as whom (and, in the timed log, when).
+const RECORD: &str = r#"echo "$(basename "$0") $* [as $(id -un)]" >> /opt/canopsis/var/log/calls.log
+echo "$(date +%s.%N) $(basename "$0") $* [as $(id -un)]" >> /opt/canopsis/var/log/calls-timed.log"#;
 
 fn engine_program() -> String {
     // A stand-in engine: logs its start, fails when told to, else runs until stopped.
@@ -176,6 +178,7 @@ fn populate(s: &Sandbox, spec: &InstallSpec, api_url: &str) {
     );
     s.write("/opt/canopsis/var/repo-version", offered, 0o644);
     s.write("/opt/canopsis/var/log/calls.log", "", 0o666);
+    s.write(CALLS_TIMED, "", 0o666);
     s.write("/opt/canopsis/var/log/engine-starts.log", "", 0o666);
     s.write("/opt/canopsis/etc/go-engines-vars.conf", ENGINE_VARS, 0o640);
     s.write(
@@ -271,6 +274,20 @@ pub fn read(s: &Sandbox, inside: &str) -> String {
 /// The recorded calls, one per line.
 pub fn calls(s: &Sandbox) -> Vec<String> {
     read(s, CALLS).lines().map(str::to_owned).collect()
+}
+
+/// The recorded calls with the instant each began, in order.
+pub fn timed_calls(s: &Sandbox) -> Vec<(jiff::Timestamp, String)> {
+    read(s, CALLS_TIMED)
+        .lines()
+        .map(|line| {
+            let (time, call) = line.split_once(' ').unwrap_or((line, ""));
+            let (secs, nanos) = time.split_once('.').unwrap_or((time, "0"));
+            let at = jiff::Timestamp::new(secs.parse().unwrap(), nanos.parse().unwrap())
+                .unwrap_or_else(|e| panic!("{CALLS_TIMED}: bad time in {line:?}: {e}"));
+            (at, call.to_owned())
+        })
+        .collect()
 }
 
 /// How many times each unit's engine started.

@@ -104,6 +104,8 @@ pub struct Recorded {
     pub body: String,
     /// The status answered (0 if the client went away first).
     pub status: u16,
+    /// When it arrived.
+    pub at: jiff::Timestamp,
 }
 
 impl Recorded {
@@ -351,6 +353,7 @@ async fn handle(State(shared): State<Shared>, request: Request) -> Response {
             headers: redacted_headers(&parts.headers),
             body: redacted_body(&path, &body),
             status: 0,
+            at: jiff::Timestamp::now(),
         });
         let index = s.requests.len() - 1;
         (index, take_fault(&mut s, &method, &path))
