@@ -11,6 +11,7 @@ pub mod detect;
 pub mod envfile;
 pub mod executor;
 mod fsutil;
+pub mod idle;
 pub mod install;
 pub mod journal;
 pub mod lock;
