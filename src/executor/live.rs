@@ -282,25 +282,7 @@ impl LiveExecutor {
         file: &Path,
     ) -> Result<Outcome, ExecError> {
         let file = self.recheck(file)?;
-        let mut request = match self.settings.install {
-            InstallMethod::Packages => CommandRequest::new(
-                &shell_args[0],
-                shell_args[1..].to_vec(),
-                Duration::from_secs(3600),
-            ),
-            InstallMethod::Compose => {
-                let mut args = vec![
-                    "compose".to_owned(),
-                    "exec".into(),
-                    "-T".into(),
-                    service.to_owned(),
-                ];
-                args.extend(shell_args);
-                let mut request = CommandRequest::new("docker", args, Duration::from_secs(3600));
-                request.cwd = self.settings.compose_dir.clone();
-                request
-            }
-        };
+        let mut request = self.in_service(service, shell_args);
         request.stdin_file = Some(file.clone());
         tracing::info!(
             "{} < {}",
@@ -417,90 +399,40 @@ impl LiveExecutor {
         self.psql_with(Some(file), None)
     }
 
-    /// `redis-cli flushall` on the server of CPS_REDIS_URL (compose: in the redis service, the
-    /// password passed into the container).
-    fn redis_flushall(&self) -> Result<Outcome, ExecError> {
-        let url = self.engine_var("CPS_REDIS_URL")?;
-        let target = RedisTarget::parse(&url)?;
-        let mut request = match self.settings.install {
-            InstallMethod::Packages => {
-                let mut request = CommandRequest::new(
-                    "redis-cli",
-                    [
-                        "-h".to_owned(),
-                        target.host,
-                        "-p".into(),
-                        target.port.to_string(),
-                        "flushall".into(),
-                    ],
-                    Duration::from_secs(600),
-                );
-                if let Some(password) = &target.password {
-                    request
-                        .extra_env
-                        .push(("REDISCLI_AUTH".into(), password.clone()));
-                }
-                request
-            }
-            InstallMethod::Compose => {
-                let mut args: Vec<String> = ["compose", "exec", "-T"]
-                    .iter()
-                    .map(|s| s.to_string())
-                    .collect();
-                if let Some(password) = &target.password {
-                    args.push("-e".into());
-                    args.push(format!("REDISCLI_AUTH={password}"));
-                }
-                args.extend(
-                    ["redis", "redis-cli", "flushall"]
-                        .iter()
-                        .map(|s| s.to_string()),
-                );
+    /// `redis-cli ARGS` on the server of CPS_REDIS_URL: on the host, or in the redis service
+    /// (compose). The password goes through REDISCLI_AUTH in the environment (`-e NAME` passes
+    /// it into the container), never on a command line.
+    fn redis(&self, args: impl FnOnce(&RedisTarget) -> Vec<String>) -> Result<Outcome, ExecError> {
+        let target = RedisTarget::parse(&self.engine_var("CPS_REDIS_URL")?)?;
+        let args = args(&target);
+        let mut cli = vec!["redis-cli".to_owned()];
+        if self.settings.install == InstallMethod::Packages {
+            cli.extend([
+                "-h".to_owned(),
+                target.host.clone(),
+                "-p".into(),
+                target.port.to_string(),
+            ]);
+        }
+        cli.extend(args);
+        let mut request = match (self.settings.install, &target.password) {
+            (InstallMethod::Compose, Some(_)) => {
+                let mut args = vec![
+                    "compose".to_owned(),
+                    "exec".into(),
+                    "-T".into(),
+                    "-e".into(),
+                    "REDISCLI_AUTH".into(),
+                    "redis".into(),
+                ];
+                args.extend(cli);
                 let mut request = CommandRequest::new("docker", args, Duration::from_secs(600));
                 request.cwd = self.settings.compose_dir.clone();
                 request
             }
+            _ => self.in_service("redis", cli),
         };
         request.timeout = Duration::from_secs(600);
-        self.run(&request, false).map(|_| Outcome::Done)
-    }
-
-    fn redis_flushdb(&self) -> Result<Outcome, ExecError> {
-        let url = self.engine_var("CPS_REDIS_URL")?;
-        let target = RedisTarget::parse(&url)?;
-        let mut request = match self.settings.install {
-            InstallMethod::Packages => CommandRequest::new(
-                "redis-cli",
-                [
-                    "-h".to_owned(),
-                    target.host,
-                    "-p".into(),
-                    target.port.to_string(),
-                    "-n".into(),
-                    target.db.to_string(),
-                    "flushdb".into(),
-                ],
-                Duration::from_secs(600),
-            ),
-            InstallMethod::Compose => {
-                let mut request = CommandRequest::new(
-                    "docker",
-                    [
-                        "compose",
-                        "exec",
-                        "-T",
-                        "redis",
-                        "redis-cli",
-                        "-n",
-                        &target.db.to_string(),
-                        "flushdb",
-                    ],
-                    Duration::from_secs(600),
-                );
-                request.cwd = self.settings.compose_dir.clone();
-                request
-            }
-        };
         if let Some(password) = target.password {
             request.extra_env.push(("REDISCLI_AUTH".into(), password));
         }
@@ -767,8 +699,10 @@ impl Executor for LiveExecutor {
             }
             Action::MongoEval { code } => self.mongo_eval(code),
             Action::PsqlEval { sql } => self.psql_eval(sql),
-            Action::RedisFlushdb => self.redis_flushdb(),
-            Action::RedisFlushall => self.redis_flushall(),
+            Action::RedisFlushdb => {
+                self.redis(|t| vec!["-n".into(), t.db.to_string(), "flushdb".into()])
+            }
+            Action::RedisFlushall => self.redis(|_| vec!["flushall".into()]),
             Action::Wait { seconds } => {
                 std::thread::sleep(Duration::from_secs_f64(*seconds));
                 Ok(Outcome::Done)
