@@ -435,7 +435,7 @@ fn the_nightly_run_takes_the_newest_patch_the_policy_allows() {
         "inactive"
     );
     assert_eq!(read(&s, "/opt/canopsis/VERSION.txt").trim(), "4.4.1");
-    let calls = recorded_calls(&s);
+    let calls = canopsis::all_calls(&s);
     assert!(
         // dnf where it is installed (RHEL 8), yum otherwise.
         calls[0].contains(
@@ -461,7 +461,7 @@ fn the_nightly_run_takes_the_newest_patch_the_policy_allows() {
         .journal("canopsis-upgrade.service")
         .contains("nothing to do: 4.4.1 is the newest release ~4.4 allows"));
     assert_eq!(
-        recorded_calls(&s).len(),
+        canopsis::all_calls(&s).len(),
         calls.len() + 1,
         "only the repository listing ran"
     );

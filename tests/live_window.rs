@@ -563,9 +563,13 @@ fn a_crash_leaves_maintenance_on_and_the_next_run_switches_it_off_at_once() {
 
 #[test]
 fn a_wrong_version_read_back_fails_the_run() {
-    // The repository has 4.5.1: yum installs it, app-info reports it.
+    // The repository says 4.5.0 but its packages install 4.5.1: app-info reports it.
     let s = canopsis::install(InstallSpec {
-        offered: "4.5.1",
+        files: vec![(
+            "/opt/canopsis/var/installs-version".into(),
+            "4.5.1\n".into(),
+            0o644,
+        )],
         ..Default::default()
     });
     keep_loaded(&s, UNIT);
@@ -704,4 +708,27 @@ fn a_plan_longer_than_what_is_left_of_the_window_pauses_until_the_next_one() {
         s.journal(UNIT)
     );
     assert_eq!(read(&s, "/opt/canopsis/VERSION.txt").trim(), "4.4.0");
+}
+
+#[test]
+fn a_repository_offering_a_newer_release_than_the_target_is_refused_before_ready() {
+    // yum update would install 4.5.1 and skip nothing the plan knows of: refused up front.
+    let s = canopsis::install(InstallSpec {
+        offered: "4.5.1",
+        ..Default::default()
+    });
+    let out = s.systemctl(&["start", UNIT]);
+    assert!(!out.status.success(), "start succeeded");
+    let journal = s.journal(UNIT);
+    assert!(
+        journal.contains(
+            "the canopsis repositories offer 4.5.1: the package update would install it, not 4.5.0"
+        ),
+        "{journal}"
+    );
+    assert!(
+        canopsis::calls(&s).is_empty(),
+        "only the repository listing ran: {:?}",
+        canopsis::all_calls(&s)
+    );
 }

@@ -125,6 +125,16 @@ pub fn run(
     if let Some(run) = &unfinished {
         journaling::check_resumable(run, &plan, options.accept_changed)?;
     }
+    let packages_pending = journal.read(|j| {
+        j.current.as_ref().is_none_or(|r| {
+            r.steps.iter().any(|s| {
+                s.function == "update_packages" && s.state != crate::journal::StepState::Done
+            })
+        })
+    });
+    if settings.install == crate::install::InstallMethod::Packages && packages_pending {
+        nightly::check_repository_offers(settings, &to)?;
+    }
     let surroundings = Surroundings::new(settings, runtime.clone())?;
     surroundings.preflight()?;
     let systemd = runtime

@@ -37,13 +37,42 @@ pub fn target(
     Ok(pick(policy, installed, &candidates))
 }
 
+/// Preflight of a package install: the standard procedure's `yum`/`dnf update` installs the
+/// newest release of the repositories, so that must be the target (else the procedures of the
+/// releases in between would be skipped, or the ones past the target never run).
+pub fn check_repository_offers(settings: &Settings, to: &Version) -> Result<()> {
+    let offered = match repository_versions(settings.edition) {
+        Ok(offered) => offered,
+        Err(e) => {
+            tracing::warn!("cannot check what the repositories offer: {e:#}");
+            return Ok(());
+        }
+    };
+    check_offer(&offered, to)
+}
+
+/// The pure part of [`check_repository_offers`].
+pub fn check_offer(offered: &[Version], to: &Version) -> Result<()> {
+    match offered.iter().max() {
+        None => anyhow::bail!("the canopsis repositories offer no Canopsis package"),
+        Some(newest) if newest > to => anyhow::bail!(
+            "the canopsis repositories offer {newest}: the package update would install it, not {to}; upgrade to {newest}, or pin the repositories to {to}"
+        ),
+        Some(_) if !offered.contains(to) => {
+            let list: Vec<String> = offered.iter().map(ToString::to_string).collect();
+            anyhow::bail!("{to} is not in the canopsis repositories (they offer {})", list.join(", "))
+        }
+        Some(_) => Ok(()),
+    }
+}
+
 /// The newest allowed candidate above the installed version.
 pub fn pick(policy: &Policy, installed: &Version, candidates: &[Version]) -> Option<Version> {
     policy.newest(installed, candidates).cloned()
 }
 
 /// `dnf` (or `yum`) `list --showduplicates` of the edition's package, in the canopsis repos.
-fn repository_versions(edition: Edition) -> Result<Vec<Version>> {
+pub fn repository_versions(edition: Edition) -> Result<Vec<Version>> {
     let package = match edition {
         Edition::Community => "canopsis",
         Edition::Pro => "canopsis-pro",
@@ -71,4 +100,31 @@ fn repository_versions(edition: Edition) -> Result<Vec<Version>> {
         anyhow::bail!("{manager} list {package} failed: {}", result.stderr.trim());
     }
     Ok(policy::parse_repository_list(&result.stdout, package))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v(s: &str) -> Version {
+        Version::parse(s).unwrap()
+    }
+
+    #[test]
+    fn the_repository_must_offer_the_target_as_its_newest() {
+        check_offer(&[v("4.4.0"), v("4.5.0")], &v("4.5.0")).unwrap();
+        let err = check_offer(&[v("4.5.0"), v("4.5.1")], &v("4.5.0")).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("the canopsis repositories offer 4.5.1"),
+            "{err}"
+        );
+        let err = check_offer(&[v("4.4.0")], &v("4.5.0")).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("4.5.0 is not in the canopsis repositories"),
+            "{err}"
+        );
+        assert!(check_offer(&[], &v("4.5.0")).is_err());
+    }
 }

@@ -85,7 +85,8 @@ case " $* " in
     echo "Available Packages"
     echo "canopsis.x86_64    $(cat /opt/canopsis/var/repo-version)-1.el7    canopsis" ;;
   *" update "*)
-    target=$(cat /opt/canopsis/var/repo-version)
+    # installs-version: what the packages really install, when a test makes them lie.
+    target=$(cat /opt/canopsis/var/installs-version 2>/dev/null || cat /opt/canopsis/var/repo-version)
     mkdir -p /opt/canopsis/share/migrations/mongodb/release4.5
     printf '// 001_remove_stats\n' > /opt/canopsis/share/migrations/mongodb/release4.5/001_remove_stats.js
     printf '// 002_add_metrics\n' > /opt/canopsis/share/migrations/mongodb/release4.5/002_add_metrics.js
@@ -271,15 +272,30 @@ pub fn read(s: &Sandbox, inside: &str) -> String {
     std::fs::read_to_string(s.host_path(inside)).unwrap_or_else(|e| panic!("{inside}: {e}"))
 }
 
-/// The recorded calls, one per line.
+/// Whether a recorded call only lists the repository (read-only: preflight and the nightly
+/// mode ask what the repositories offer).
+pub fn is_listing(call: &str) -> bool {
+    call.contains(" list --showduplicates ")
+}
+
+/// The recorded calls that change something, one per line.
 pub fn calls(s: &Sandbox) -> Vec<String> {
+    all_calls(s)
+        .into_iter()
+        .filter(|c| !is_listing(c))
+        .collect()
+}
+
+/// Every recorded call, repository listings included.
+pub fn all_calls(s: &Sandbox) -> Vec<String> {
     read(s, CALLS).lines().map(str::to_owned).collect()
 }
 
-/// The recorded calls with the instant each began, in order.
+/// The recorded calls that change something, with the instant each began, in order.
 pub fn timed_calls(s: &Sandbox) -> Vec<(jiff::Timestamp, String)> {
     read(s, CALLS_TIMED)
         .lines()
+        .filter(|line| !is_listing(line))
         .map(|line| {
             let (time, call) = line.split_once(' ').unwrap_or((line, ""));
             let (secs, nanos) = time.split_once('.').unwrap_or((time, "0"));
