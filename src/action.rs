@@ -98,6 +98,9 @@ pub enum Action {
     Wait { seconds: f64 },
     /// A step a person must do; the run refuses until it is acknowledged.
     Manual { text: String },
+    /// This upgrade cannot be done by the tool (why, and what to do instead): `plan` shows it,
+    /// `run` refuses before READY.
+    Refusal { text: String },
 }
 
 /// A program to run, without a shell.
@@ -221,6 +224,7 @@ impl Action {
             Action::RedisFlushall => "redis_flushall",
             Action::Wait { .. } => "wait",
             Action::Manual { .. } => "manual",
+            Action::Refusal { .. } => "refusal",
         }
     }
 
@@ -247,7 +251,7 @@ impl Action {
             | Action::UnitDisable { .. }
             | Action::UnitDropin { .. } => Duration::from_secs(5),
             Action::Wait { seconds } => Duration::from_secs_f64(*seconds),
-            Action::Manual { .. } => Duration::ZERO,
+            Action::Manual { .. } | Action::Refusal { .. } => Duration::ZERO,
             _ => Duration::from_secs(1),
         }
     }
@@ -319,6 +323,7 @@ impl Action {
             }
             Action::Wait { seconds } => format!("wait {seconds} s"),
             Action::Manual { text } => format!("MANUAL: {text}"),
+            Action::Refusal { text } => format!("CANNOT RUN: {text}"),
         }
     }
 }

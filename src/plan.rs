@@ -106,6 +106,9 @@ pub struct Plan {
     pub steps: Vec<Step>,
     /// Every manual step, in order.
     pub manual: Vec<ManualStep>,
+    /// Why the tool cannot do this upgrade (empty: it can).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub refusals: Vec<ManualStep>,
 }
 
 /// The compiled procedures of one upgrade, ready to run step by step.
@@ -210,6 +213,7 @@ pub fn build(
     let procedures = Procedures::prepare(catalog, scripts, settings, executor)?;
     let mut steps = Vec::new();
     let mut manual = Vec::new();
+    let mut refusals = Vec::new();
     for (i, spec) in procedures.steps().iter().enumerate() {
         let record = procedures.run_step(spec).map_err(|error| PlanError::Step {
             number: i + 1,
@@ -217,13 +221,17 @@ pub fn build(
             hook: spec.hook.clone(),
             error,
         })?;
-        manual.extend(record.actions.iter().filter_map(|a| match a {
-            Action::Manual { text } => Some(ManualStep {
+        for action in &record.actions {
+            let entry = |text: &String| ManualStep {
                 version: spec.version.clone(),
                 text: text.clone(),
-            }),
-            _ => None,
-        }));
+            };
+            match action {
+                Action::Manual { text } => manual.push(entry(text)),
+                Action::Refusal { text } => refusals.push(entry(text)),
+                _ => {}
+            }
+        }
         let script = &procedures.script_of(spec).script;
         let estimate = record
             .declared_duration
@@ -247,6 +255,7 @@ pub fn build(
         path: procedures.path().to_vec(),
         steps,
         manual,
+        refusals,
     })
 }
 
@@ -295,6 +304,13 @@ impl Plan {
             }
             for message in &step.messages {
                 let _ = writeln!(out, "       {}: {}", message.level, message.text);
+            }
+        }
+        if !self.refusals.is_empty() {
+            let _ = writeln!(out, "\nThis upgrade cannot be run by canopsis-upgrade:");
+            for r in &self.refusals {
+                let version = r.version.as_ref().map_or("-", Version::as_str);
+                let _ = writeln!(out, "  - [{version}] {}", r.text);
             }
         }
         if !self.manual.is_empty() {

@@ -193,3 +193,19 @@ fn a_site_script_replaces_the_bundled_one_and_addons_run() {
     assert!(addon["version"].is_null());
     assert_eq!(addon["actions"][0]["unit"], "canopsis-ldap.service");
 }
+
+#[test]
+fn an_upgrade_the_tool_cannot_do_is_shown_as_a_refusal() {
+    let site = Site::new("");
+    let plan = plan_json(&site, &["--from", "3.38.0", "--to", "4.5.14"]);
+    let refusals = plan["refusals"].as_array().unwrap();
+    assert_eq!(refusals.len(), 1, "{refusals:?}");
+    assert_eq!(refusals[0]["version"], "4.0.0");
+    assert!(refusals[0]["text"]
+        .as_str()
+        .unwrap()
+        .contains("Upgrade to 3.48.0 first"));
+    // From 3.48.0 the same upgrade can run.
+    let plan = plan_json(&site, &["--from", "3.48.0", "--to", "4.5.14"]);
+    assert!(plan.get("refusals").is_none(), "{}", plan["refusals"]);
+}

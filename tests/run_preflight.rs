@@ -160,3 +160,19 @@ fn a_second_run_is_refused_while_the_lock_is_held() {
         "{err}"
     );
 }
+
+#[test]
+fn an_upgrade_the_tool_cannot_do_is_refused_before_anything() {
+    let site = site();
+    let (ok, err) = run(
+        &site,
+        &["--from", "3.38.0", "--to", "4.5.14", "--ack", "4.0.0"],
+    );
+    assert!(!ok);
+    assert!(
+        err.contains("this upgrade cannot be run: [4.0.0] this upgrade starts at 3.38.0"),
+        "{err}"
+    );
+    let journal = site.path("state/journal.json");
+    assert!(!journal.exists(), "nothing journaled for a refused upgrade");
+}

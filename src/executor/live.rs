@@ -707,6 +707,8 @@ impl Executor for LiveExecutor {
                 std::thread::sleep(Duration::from_secs_f64(*seconds));
                 Ok(Outcome::Done)
             }
+            // Preflight refuses a plan with a refusal; never reached, but never run past either.
+            Action::Refusal { text } => Err(fail(format!("this upgrade cannot be run: {text}"))),
             // Preflight refused the run unless every manual step was acknowledged.
             Action::Manual { text } => {
                 tracing::info!("manual step (acknowledged): {text}");

@@ -603,6 +603,16 @@ fn register_flow(r: &mut Registrar, host: &Arc<Host>) {
         },
     );
     let h = host.clone();
+    r.def(
+        "refuse",
+        ["text"],
+        "This upgrade cannot be done by the tool (say why and what to do instead): `plan` shows it, `run` refuses before READY.",
+        move |text: &str| -> ApiResult<()> {
+            let text = non_empty("text", text)?;
+            h.perform(Action::Refusal { text }).map(drop)
+        },
+    );
+    let h = host.clone();
     r.def("log", ["text"], "Logs a message.", move |text: &str| {
         h.say("info", text.into())
     });

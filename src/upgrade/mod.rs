@@ -121,6 +121,20 @@ pub fn run(
     };
     let scripts = inputs::scripts(settings)?;
     let plan = inputs::dry_run_plan(settings, &catalog, &scripts, from.clone(), to.clone())?;
+    if !plan.refusals.is_empty() {
+        let reasons: Vec<String> = plan
+            .refusals
+            .iter()
+            .map(|r| {
+                format!(
+                    "[{}] {}",
+                    r.version.as_ref().map_or("-".into(), ToString::to_string),
+                    r.text
+                )
+            })
+            .collect();
+        bail!("this upgrade cannot be run: {}", reasons.join("; "));
+    }
     steps::check_acknowledged(&plan, settings, &options.acks)?;
     if let Some(run) = &unfinished {
         journaling::check_resumable(run, &plan, options.accept_changed)?;
