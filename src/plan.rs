@@ -259,6 +259,19 @@ pub fn build(
     })
 }
 
+impl Step {
+    /// "4.5.0 after_update", "standard (reconfigure)", "ldap (after_update)".
+    pub fn title(&self) -> String {
+        let version = self.version.as_ref().map_or("", Version::as_str);
+        let title = if self.hook == self.function {
+            format!("{version} {}", self.hook)
+        } else {
+            format!("{version} {} ({})", self.hook, self.function)
+        };
+        title.trim().to_owned()
+    }
+}
+
 impl Plan {
     /// The expected duration of the steps from `index` (0-based) to the end.
     pub fn remaining_estimate(&self, index: usize) -> std::time::Duration {
@@ -281,17 +294,11 @@ impl Plan {
             minutes(self.remaining_estimate(0).as_secs())
         );
         for (i, step) in self.steps.iter().enumerate() {
-            let version = step.version.as_ref().map_or("", Version::as_str);
-            let title = if step.hook == step.function {
-                format!("{version} {}", step.hook)
-            } else {
-                format!("{version} {} ({})", step.hook, step.function)
-            };
             let _ = writeln!(
                 out,
                 "{:>3}. {}  [{} sha256:{}, ~{}]",
                 i + 1,
-                title.trim(),
+                step.title(),
                 step.script,
                 &step.sha256[..12],
                 minutes(step.estimate_secs)

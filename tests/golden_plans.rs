@@ -56,13 +56,7 @@ fn render(plan: &Plan) -> String {
         plan.remaining_estimate(0).as_secs()
     );
     for (i, step) in plan.steps.iter().enumerate() {
-        let version = step.version.as_ref().map_or("", Version::as_str);
-        let title = if step.hook == step.function {
-            format!("{version} {}", step.hook)
-        } else {
-            format!("{version} {} ({})", step.hook, step.function)
-        };
-        let _ = writeln!(out, "{:>3}. {}  [{}]", i + 1, title.trim(), step.script);
+        let _ = writeln!(out, "{:>3}. {}  [{}]", i + 1, step.title(), step.script);
         if step.actions.is_empty() {
             let _ = writeln!(out, "     (nothing to do for this install)");
         }

@@ -84,15 +84,7 @@ impl Harness {
             "fn after_update() {{\n{}\n}}\n",
             body.replace("{OPT}", self.opt().to_str().unwrap())
         );
-        let script = Script::new(
-            "test.rhai",
-            ScriptKind::Release(Version::parse("4.5.0").unwrap()),
-            source,
-        );
-        let compiled = self.scripting.compile(&script)?;
-        self.scripting
-            .call(&compiled, Hook::AfterUpdate, None)
-            .map(|record| record.actions)
+        self.run_script(&source)
     }
 
     /// Compiles a whole script (its own functions included) and runs `after_update()`.
