@@ -1,22 +1,18 @@
-//! Running the steps of the plan, one by one, journaled, within the window.
+//! Running the steps of the plan, one by one, journaled, within the window; and the live steps
+//! (the compiled procedures on the live executor).
 
-use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
-use anyhow::{bail, Result};
-use jiff::Timestamp;
+use anyhow::Result;
 
 use super::journaling;
+use super::ports::{StatusReport, StepSource, WallClock};
 use super::stop::StopSignal;
-use crate::config::Settings;
 use crate::executor::backup;
-use crate::executor::live::LiveSettings;
 use crate::journal::{JournalFile, RunStatus, StepState};
-use crate::notify::Notifier;
 use crate::plan::{Plan, Procedures, StepSpec};
-use crate::version::Version;
 use crate::window::{self, Window};
 
 /// How the steps of one window ended.
@@ -45,136 +41,109 @@ pub enum StepsOutcome {
 
 /// What the steps need.
 pub struct StepRunner<'a> {
-    /// The compiled procedures, on the live executor.
-    pub procedures: &'a Procedures,
-    /// The dry-run plan: the estimates of the window guard.
-    pub plan: &'a Plan,
+    /// The steps.
+    pub steps: &'a dyn StepSource,
     /// The journal.
     pub journal: &'a JournalFile,
-    /// Told the step under way (for backups and the test hold).
-    pub current_step: &'a AtomicUsize,
-    /// The STATUS prefix shared with the executor's progress reports.
-    pub label: &'a Mutex<String>,
     /// systemd.
-    pub notifier: &'a Arc<Notifier>,
+    pub status: &'a dyn StatusReport,
+    /// The window guard's clock.
+    pub clock: &'a dyn WallClock,
     /// SIGTERM.
     pub stop: &'a StopSignal,
     /// Restore edited files on failure.
     pub restore_on_failure: bool,
 }
 
+/// Why the steps of a window end before the last one.
+enum Boundary {
+    Stop,
+    Pause,
+}
+
 impl StepRunner<'_> {
     /// Runs every step not done yet, while the window allows.
     pub fn run(&self, window: &Window) -> Result<StepsOutcome> {
-        let total = self.procedures.steps().len();
         let mut ran = 0;
-        for (index, spec) in self.procedures.steps().iter().enumerate() {
-            let number = index + 1;
-            if self.journal.read(|j| {
-                j.current
-                    .as_ref()
-                    .is_some_and(|r| r.steps[index].state == StepState::Done)
-            }) {
+        for index in 0..self.steps.count() {
+            if self.is_done(index) {
                 continue;
             }
-            if self.stop.is_raised() {
-                journaling::set_status(self.journal, RunStatus::Stopped)?;
-                return Ok(StepsOutcome::Stopped { next_step: number });
-            }
-            let remaining = self.plan.remaining_estimate(index);
-            if !window::fits(remaining, window, Timestamp::now()) {
-                journaling::set_status(self.journal, RunStatus::Stopped)?;
-                tracing::info!(
-                    "step {number}/{total}: the rest of the plan (~{} min) does not fit in what is left of the window ({} min)",
-                    remaining.as_secs().div_ceil(60),
-                    window.remaining(Timestamp::now()).as_secs() / 60
-                );
-                return Ok(StepsOutcome::Paused {
-                    next_step: number,
-                    ran,
-                });
-            }
-            let label = step_label(spec, number, total);
-            *self.label.lock().unwrap() = label.clone();
-            self.current_step.store(number, Ordering::SeqCst);
-            journaling::step_started(self.journal, index)?;
-            self.notifier.status(&label);
-            tracing::info!("{label}");
-            let started = Instant::now();
-            match self.procedures.run_step(spec) {
-                Ok(record) => {
-                    for message in &record.messages {
-                        tracing::info!("{label}: {}: {}", message.level, message.text);
-                    }
-                    journaling::step_done(self.journal, index)?;
-                    ran += 1;
-                    tracing::info!("{label}: done in {:.1} s", started.elapsed().as_secs_f64());
+            let next_step = index + 1;
+            match self.boundary(index, window) {
+                Some(Boundary::Stop) => {
+                    journaling::set_status(self.journal, RunStatus::Stopped)?;
+                    return Ok(StepsOutcome::Stopped { next_step });
                 }
-                Err(error) => {
-                    let reason = error.to_string();
-                    journaling::step_failed(self.journal, index, &reason)?;
-                    let restored = if self.restore_on_failure {
-                        restore(self.journal)?
-                    } else {
-                        String::new()
-                    };
-                    return Ok(StepsOutcome::Failed(format!(
-                        "failed at {label}: {reason}{restored}"
-                    )));
+                Some(Boundary::Pause) => {
+                    journaling::set_status(self.journal, RunStatus::Stopped)?;
+                    return Ok(StepsOutcome::Paused { next_step, ran });
                 }
+                None => {}
             }
+            if let Err(failure) = self.run_one(index)? {
+                return Ok(StepsOutcome::Failed(failure));
+            }
+            ran += 1;
         }
         Ok(StepsOutcome::Completed { ran })
     }
-}
 
-/// "3/17 4.5.0 after_update", the prefix of every STATUS of a step.
-fn step_label(spec: &StepSpec, number: usize, total: usize) -> String {
-    let version = spec
-        .version
-        .as_ref()
-        .map(|v| format!("{v} "))
-        .unwrap_or_default();
-    let function = if spec.hook == spec.function.function() {
-        String::new()
-    } else {
-        format!(" {}", spec.function.function())
-    };
-    format!("{number}/{total} {version}{}{function}", spec.hook)
-}
+    fn is_done(&self, index: usize) -> bool {
+        self.journal.read(|j| {
+            j.current
+                .as_ref()
+                .is_some_and(|r| r.steps[index].state == StepState::Done)
+        })
+    }
 
-/// Every release with manual steps must be acknowledged (config or --ack).
-pub fn check_acknowledged(plan: &Plan, settings: &Settings, acks: &[Version]) -> Result<()> {
-    let acknowledged: BTreeSet<&Version> = settings.acknowledged.iter().chain(acks).collect();
-    let mut missing: Vec<String> = Vec::new();
-    let mut seen = BTreeSet::new();
-    for step in &plan.manual {
-        let label = step
-            .version
-            .as_ref()
-            .map_or("-".to_owned(), Version::to_string);
-        let done = step
-            .version
-            .as_ref()
-            .is_some_and(|v| acknowledged.contains(v));
-        if !done && seen.insert(label.clone()) {
-            let count = plan
-                .manual
-                .iter()
-                .filter(|m| m.version == step.version)
-                .count();
-            missing.push(format!("{label} ({count} step(s))"));
+    /// Whether the run must end before step `index`: a stop, or a window too short for the rest.
+    fn boundary(&self, index: usize, window: &Window) -> Option<Boundary> {
+        if self.stop.is_raised() {
+            return Some(Boundary::Stop);
+        }
+        let remaining = self.steps.remaining_estimate(index);
+        let now = self.clock.now();
+        if window::fits(remaining, window, now) {
+            return None;
+        }
+        tracing::info!(
+            "step {}/{}: the rest of the plan (~{} min) does not fit in what is left of the window ({} min)",
+            index + 1,
+            self.steps.count(),
+            remaining.as_secs().div_ceil(60),
+            window.remaining(now).as_secs() / 60
+        );
+        Some(Boundary::Pause)
+    }
+
+    /// Runs step `index`, journaled before and after: Ok(Err(text)) when it failed.
+    fn run_one(&self, index: usize) -> Result<Result<(), String>> {
+        let label = self.steps.label(index);
+        journaling::step_started(self.journal, index)?;
+        self.status.status(&label);
+        tracing::info!("{label}");
+        let started = Instant::now();
+        match self.steps.run(index, &label) {
+            Ok(messages) => {
+                for message in &messages {
+                    tracing::info!("{label}: {message}");
+                }
+                journaling::step_done(self.journal, index)?;
+                tracing::info!("{label}: done in {:.1} s", started.elapsed().as_secs_f64());
+                Ok(Ok(()))
+            }
+            Err(reason) => {
+                journaling::step_failed(self.journal, index, &reason)?;
+                let restored = if self.restore_on_failure {
+                    restore(self.journal)?
+                } else {
+                    String::new()
+                };
+                Ok(Err(format!("failed at {label}: {reason}{restored}")))
+            }
         }
     }
-    if !missing.is_empty() {
-        bail!(
-            "manual steps are not acknowledged: {}. Read them with `canopsis-upgrade plan --from {} --to {}`, do them, then acknowledge with --ack VERSION or [manual] acknowledged",
-            missing.join(", "),
-            plan.from,
-            plan.to
-        );
-    }
-    Ok(())
 }
 
 fn restore(journal: &JournalFile) -> Result<String> {
@@ -200,15 +169,58 @@ fn restore(journal: &JournalFile) -> Result<String> {
     }
 }
 
-pub fn live_settings(settings: &Settings) -> LiveSettings {
-    LiveSettings {
-        install: settings.install,
-        compose_dir: settings.compose_dir.clone(),
-        engine_env_file: settings.engine_env_file.clone(),
-        dropin_dir: settings.dropin_dir.clone(),
-        runtime_unit_files: settings.runtime_unit_files,
-        canopsis_units: settings.canopsis_units.clone(),
-        settle: settings.settle,
-        policy: settings.policy(),
+/// The compiled procedures on the live executor, with what the executor reads of the step
+/// under way (the backups' step number, the STATUS prefix of its progress reports).
+pub struct LiveSteps<'a> {
+    /// The compiled procedures.
+    pub procedures: &'a Procedures,
+    /// The dry-run plan: the estimates of the window guard.
+    pub plan: &'a Plan,
+    /// The 1-based number of the step under way, shared with the executor.
+    pub current_step: &'a AtomicUsize,
+    /// The STATUS prefix shared with the executor's progress reports.
+    pub label: &'a Mutex<String>,
+}
+
+impl StepSource for LiveSteps<'_> {
+    fn count(&self) -> usize {
+        self.procedures.steps().len()
     }
+
+    fn label(&self, index: usize) -> String {
+        step_label(&self.procedures.steps()[index], index + 1, self.count())
+    }
+
+    fn remaining_estimate(&self, index: usize) -> Duration {
+        self.plan.remaining_estimate(index)
+    }
+
+    fn run(&self, index: usize, label: &str) -> Result<Vec<String>, String> {
+        *self.label.lock().unwrap() = label.to_owned();
+        self.current_step.store(index + 1, Ordering::SeqCst);
+        let record = self
+            .procedures
+            .run_step(&self.procedures.steps()[index])
+            .map_err(|e| e.to_string())?;
+        Ok(record
+            .messages
+            .iter()
+            .map(|m| format!("{}: {}", m.level, m.text))
+            .collect())
+    }
+}
+
+/// "3/17 4.5.0 after_update", the prefix of every STATUS of a step.
+fn step_label(spec: &StepSpec, number: usize, total: usize) -> String {
+    let version = spec
+        .version
+        .as_ref()
+        .map(|v| format!("{v} "))
+        .unwrap_or_default();
+    let function = if spec.hook == spec.function.function() {
+        String::new()
+    } else {
+        format!(" {}", spec.function.function())
+    };
+    format!("{number}/{total} {version}{}{function}", spec.hook)
 }
