@@ -16,7 +16,6 @@ pub mod install;
 pub mod journal;
 pub mod lock;
 pub mod monitor;
-pub mod notify;
 pub mod plan;
 pub mod policy;
 pub mod procedure;

@@ -5,6 +5,7 @@
 //! signal cannot be missed, and we match it by job path, so other jobs do not confuse us.
 
 mod jobs;
+mod notify;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -13,6 +14,7 @@ use zbus::proxy::CacheProperties;
 use zbus_systemd::systemd1::{ManagerProxy, ServiceProxy, UnitProxy};
 
 pub use jobs::{JobKind, JobResult};
+pub use notify::Notifier;
 
 /// A systemd operation that failed.
 #[derive(Debug, thiserror::Error)]

@@ -23,7 +23,7 @@ use anyhow::Result;
 
 use crate::config::Settings;
 use crate::executor::live::Hold;
-use crate::notify::Notifier;
+use crate::systemd::Notifier;
 use crate::version::Version;
 use clock::LiveClock;
 pub use orchestrator::Orchestrator;

@@ -87,15 +87,15 @@ pub trait StatusReport {
     fn stopping(&self, status: &str);
 }
 
-impl StatusReport for crate::notify::Notifier {
+impl StatusReport for crate::systemd::Notifier {
     fn ready(&self, status: &str) {
-        crate::notify::Notifier::ready(self, status);
+        crate::systemd::Notifier::ready(self, status);
     }
     fn status(&self, status: &str) {
-        crate::notify::Notifier::status(self, status);
+        crate::systemd::Notifier::status(self, status);
     }
     fn stopping(&self, status: &str) {
-        crate::notify::Notifier::stopping(self, status);
+        crate::systemd::Notifier::stopping(self, status);
     }
 }
 

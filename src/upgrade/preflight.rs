@@ -18,8 +18,8 @@ use crate::executor::backup::BackupStore;
 use crate::executor::live::{LiveExecutor, LiveSettings};
 use crate::journal::{JournalFile, Run, StepState};
 use crate::lock::RunLock;
-use crate::notify::Notifier;
 use crate::plan::{Plan, Procedures};
+use crate::systemd::Notifier;
 use crate::version::Version;
 
 /// A run that passed its preflight, ready to go.

@@ -1,0 +1,77 @@
+//! `run`: the upgrade, under systemd.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Result;
+
+use super::RunArgs;
+use crate::config::Settings;
+use crate::systemd::Notifier;
+use crate::upgrade::stop::StopSignal;
+use crate::upgrade::{self, RunOptions, RunOutcome, Target};
+
+/// `run --to VERSION` (or `--nightly`: clap allows exactly one of them).
+pub fn run(settings: &Settings, args: RunArgs, notifier: Notifier) -> Result<ExitCode> {
+    let target = match args.to {
+        Some(to) => Target::Version(to),
+        None => Target::Nightly,
+    };
+    let options = RunOptions {
+        target,
+        from: args.from,
+        acks: args.acks,
+        accept_changed: args.accept_changed,
+        now: args.now,
+        hold: crate::executor::live::Hold::from_env(),
+    };
+    live_run(settings, &options, notifier)
+}
+
+/// `run`: the runtime for D-Bus, SIGTERM handling and the watchdog around the orchestrator.
+fn live_run(settings: &Settings, options: &RunOptions, notifier: Notifier) -> Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let notifier = Arc::new(notifier);
+    let stop = Arc::new(StopSignal::default());
+    {
+        let (stop, notifier) = (stop.clone(), notifier.clone());
+        runtime.spawn(async move {
+            let Ok(mut term) =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            else {
+                return;
+            };
+            term.recv().await;
+            stop.raise();
+            // Finish the step under way: ask systemd for the time it may take.
+            notifier.stopping("stopping: finishing the current step, then stopping at its end");
+            notifier.extend_timeout(std::time::Duration::from_secs(30 * 60));
+        });
+    }
+    if let Some(interval) = notifier.watchdog_interval() {
+        let notifier = notifier.clone();
+        runtime.spawn(async move {
+            let mut tick = tokio::time::interval(interval / 2);
+            loop {
+                tick.tick().await;
+                notifier.watchdog();
+            }
+        });
+    }
+    let outcome = upgrade::run(settings, options, &notifier, &stop, runtime.handle())?;
+    match outcome {
+        RunOutcome::Completed { from, to, ran } => {
+            println!("upgraded from {from} to {to} ({ran} step(s) run)");
+        }
+        RunOutcome::NothingToDo { installed } => {
+            println!("nothing to do: {installed} is the newest release the policy allows");
+        }
+        RunOutcome::Stopped { next_step } => {
+            println!("stopped before step {next_step}; run again to resume");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
