@@ -5,12 +5,7 @@
 //!
 //! Target: under 10 MiB RSS, no periodic wake-ups. Needs root (the sandbox).
 
-#[path = "../tests/common/canopsis.rs"]
-mod canopsis;
-#[path = "../tests/common/fake_canopsis.rs"]
-mod fake_canopsis;
-#[path = "../tests/common/sdsandbox.rs"]
-mod sdsandbox;
+use canopsis_upgrade_test_support::canopsis;
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -165,8 +160,8 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(60);
     let s = canopsis::install(InstallSpec::default());
-    let config = canopsis::read(&s, canopsis::CONFIG)
-        + &window_section(Timestamp::new(Timestamp::now().as_second() + 3600, 0).unwrap());
+    let window = window_section(Timestamp::new(Timestamp::now().as_second() + 3600, 0).unwrap());
+    let config = canopsis::read(&s, canopsis::CONFIG) + window.as_str();
     s.write(canopsis::CONFIG, &config, 0o644);
 
     // The fixture runs a copy of the daemon on the sandbox's tmpfs /opt, whose pages count as

@@ -2,8 +2,7 @@
 //! restart (every job queued at once, each one's JobRemoved awaited) against `systemctl restart`
 //! of each unit in turn (what canoctl does). Needs root: it boots a sandbox systemd.
 
-#[path = "../tests/common/sdsandbox.rs"]
-mod sdsandbox;
+use canopsis_upgrade_test_support::sdsandbox;
 
 use std::time::{Duration, Instant};
 

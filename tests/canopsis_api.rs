@@ -1,7 +1,6 @@
 //! The Canopsis REST client against a fake API that follows the contract of FACTS.md.
 
-#[path = "common/fake_canopsis.rs"]
-mod fake_canopsis;
+use canopsis_upgrade_test_support::fake_canopsis;
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};

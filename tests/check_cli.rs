@@ -1,8 +1,6 @@
 //! `check`: every bundled script compiles and dry-runs; bad scripts are all reported, located.
 
-mod common;
-
-use common::{stderr, stdout, Site};
+use canopsis_upgrade_test_support::site::{stderr, stdout, Site};
 
 #[test]
 fn the_bundled_scripts_pass() {

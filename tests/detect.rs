@@ -1,12 +1,10 @@
 //! Detecting the installed version (`plan` without `--from`): rpm, VERSION.txt, the API.
 
-mod common;
-
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::os::unix::fs::PermissionsExt;
 
-use common::{plan_json, stderr, Site};
+use canopsis_upgrade_test_support::site::{plan_json, stderr, Site};
 
 /// Serves one fixed HTTP answer per connection, forever, on a free port; returns the base URL.
 fn serve(status: &'static str, body: &'static str) -> String {

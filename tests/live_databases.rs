@@ -3,8 +3,7 @@
 //! on the command line), and redis_flushdb on CPS_REDIS_URL's database only. systemd is the
 //! sandbox's (the executor needs a bus); the commands run on this host.
 
-#[path = "common/sdsandbox.rs"]
-mod sdsandbox;
+use canopsis_upgrade_test_support::sdsandbox;
 
 use std::path::Path;
 use std::process::Command;

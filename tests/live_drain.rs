@@ -5,16 +5,7 @@
 //! An independent observer (passive declares every 100 ms) keeps the truth. `--no-capture`
 //! shows the figures measured.
 
-#[path = "common/broker.rs"]
-mod broker;
-#[path = "common/canopsis.rs"]
-mod canopsis;
-#[path = "common/engines.rs"]
-mod engines;
-#[path = "common/fake_canopsis.rs"]
-mod fake_canopsis;
-#[path = "common/sdsandbox.rs"]
-mod sdsandbox;
+use canopsis_upgrade_test_support::{broker, canopsis, engines};
 
 use std::collections::BTreeMap;
 use std::time::Duration;

@@ -1,12 +1,7 @@
 //! The live upgrade in a real systemd (booted by the tests): a simulated Canopsis 4.4.0 package
 //! install upgraded to 4.5.0 through `systemctl start canopsis-upgrade@4.5.0`.
 
-#[path = "common/canopsis.rs"]
-mod canopsis;
-#[path = "common/fake_canopsis.rs"]
-mod fake_canopsis;
-#[path = "common/sdsandbox.rs"]
-mod sdsandbox;
+use canopsis_upgrade_test_support::{canopsis, sdsandbox};
 
 use std::time::Duration;
 
@@ -230,37 +225,7 @@ const FIRST_ACTION_CALLS: [&[&str]; 5] = [
 /// the end state is the uninterrupted one.
 fn crash_and_resume_at(step: usize) {
     let s = canopsis::install_4_4_0();
-    let marker = "/run/hold-marker";
-    let mut held = s
-        .command(&[
-            canopsis::DAEMON,
-            "--config",
-            canopsis::CONFIG,
-            "run",
-            "--to",
-            "4.5.0",
-        ])
-        .env("CANOPSIS_UPGRADE_TEST_HOLD_STEP", step.to_string())
-        .env("CANOPSIS_UPGRADE_TEST_HOLD_MARKER", marker)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let started = std::time::Instant::now();
-    while !s.host_path(marker).exists() {
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "step {step} never held"
-        );
-        assert!(
-            held.try_wait().unwrap().is_none(),
-            "the daemon ended before step {step}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let pid = read(&s, marker);
-    assert!(s.exec(&["kill", "-KILL", &pid]).status.success());
-    held.wait().unwrap();
+    canopsis::crash_after_first_action(&s, "4.5.0", step);
 
     let status = canopsis::run_daemon(&s, &["status", "--format", "json"]);
     let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();

@@ -3,12 +3,7 @@
 //! announcements and maintenance mode against the fake Canopsis API, the version read back,
 //! and an API that does not answer.
 
-#[path = "common/canopsis.rs"]
-mod canopsis;
-#[path = "common/fake_canopsis.rs"]
-mod fake_canopsis;
-#[path = "common/sdsandbox.rs"]
-mod sdsandbox;
+use canopsis_upgrade_test_support::{canopsis, fake_canopsis};
 
 use std::time::{Duration, Instant};
 
@@ -20,7 +15,6 @@ use serde_json::Value;
 const UNIT: &str = "canopsis-upgrade@4.5.0.service";
 const UNIT_23: &str = "canopsis-upgrade@23.10.1.service";
 const KEY_FILE: &str = "/opt/canopsis-upgrade/api-key";
-const HOLD_MARKER: &str = "/run/hold-marker";
 
 /// `[api]` with the fake's API key, from a file only root reads.
 fn api_section() -> String {
@@ -117,42 +111,6 @@ fn maintenance_puts(requests: &[Recorded]) -> Vec<(bool, Timestamp, u16)> {
 /// The broadcast `_id` of the upgrade to `to` in the window opening at `start`.
 fn broadcast_id(to: &str, start: Timestamp) -> String {
     format!("canopsis-upgrade-{to}-{}", start.strftime("%Y%m%dT%H%MZ"))
-}
-
-/// Runs the daemon inside, outside systemd, held (then SIGKILLed) after the first action of
-/// `step`.
-fn crash_at_step(s: &Installed, to: &str, step: usize) {
-    let mut held = s
-        .command(&[
-            canopsis::DAEMON,
-            "--config",
-            canopsis::CONFIG,
-            "run",
-            "--to",
-            to,
-        ])
-        .env("CANOPSIS_UPGRADE_TEST_HOLD_STEP", step.to_string())
-        .env("CANOPSIS_UPGRADE_TEST_HOLD_MARKER", HOLD_MARKER)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let began = Instant::now();
-    while !s.host_path(HOLD_MARKER).exists() {
-        assert!(
-            began.elapsed() < Duration::from_secs(60),
-            "step {step} never held"
-        );
-        assert!(
-            held.try_wait().unwrap().is_none(),
-            "the daemon ended before step {step}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let pid = read(s, HOLD_MARKER);
-    assert!(s.exec(&["kill", "-KILL", &pid]).status.success());
-    held.wait().unwrap();
-    std::fs::remove_file(s.host_path(HOLD_MARKER)).unwrap();
 }
 
 // ---- 1. the window -------------------------------------------------------------------------
@@ -336,7 +294,7 @@ fn a_crash_after_the_announcement_keeps_one_message() {
     let (spec, window_start) = announced_window_spec();
     let s = canopsis::install(spec);
     let id = broadcast_id("4.5.0", window_start);
-    crash_at_step(&s, "4.5.0", 2);
+    canopsis::crash_after_first_action(&s, "4.5.0", 2);
     assert_eq!(s.api.messages().len(), 1);
     assert_eq!(status_json(&s)["current"]["announcement"], id.as_str());
 
@@ -373,7 +331,7 @@ fn a_crash_before_the_announcement_was_journaled_updates_the_same_message() {
     let (spec, window_start) = announced_window_spec();
     let s = canopsis::install(spec);
     let id = broadcast_id("4.5.0", window_start);
-    crash_at_step(&s, "4.5.0", 2);
+    canopsis::crash_after_first_action(&s, "4.5.0", 2);
     // As if the daemon had died between the POST and journaling the message's id.
     let path = s.host_path("/var/lib/canopsis-upgrade/journal.json");
     let mut journal: Value =
@@ -416,7 +374,7 @@ fn a_crash_without_a_window_keeps_one_announcement() {
         files: vec![key_file()],
         ..Default::default()
     });
-    crash_at_step(&s, "4.5.0", 2);
+    canopsis::crash_after_first_action(&s, "4.5.0", 2);
     let first = s.api.messages();
     assert_eq!(first.len(), 1, "{first:?}");
     let minute = Timestamp::now().as_second() / 60;
@@ -532,7 +490,7 @@ fn after_a_failure_maintenance_is_off_and_the_failure_is_announced() {
 #[test]
 fn a_crash_leaves_maintenance_on_and_the_next_run_switches_it_off_at_once() {
     let s = canopsis::install(spec_23_10(""));
-    crash_at_step(&s, "23.10.1", 1);
+    canopsis::crash_after_first_action(&s, "23.10.1", 1);
     assert!(s.api.maintenance(), "maintenance is on while the steps run");
     assert_eq!(status_json(&s)["current"]["maintenance_on"], true);
 

@@ -2,8 +2,7 @@
 //! own per test, settings written as TOML pointing at it, engines that stop and come back, and
 //! a TCP proxy to make the broker disappear. `--nocapture` shows the output.
 
-#[path = "common/broker.rs"]
-mod broker;
+use canopsis_upgrade_test_support::broker;
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};

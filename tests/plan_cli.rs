@@ -1,8 +1,6 @@
 //! `plan` from the command line: the guide's example, long paths, and every refusal.
 
-mod common;
-
-use common::{plan_json, stderr, stdout, Site};
+use canopsis_upgrade_test_support::site::{plan_json, stderr, stdout, Site};
 use serde_json::Value;
 
 fn strings(value: &Value) -> Vec<&str> {

@@ -3,8 +3,7 @@
 //! live depths, and a TCP proxy to make the broker disappear. `--nocapture` shows the figures
 //! measured (detection latency, requests per minute).
 
-#[path = "common/broker.rs"]
-mod broker;
+use canopsis_upgrade_test_support::broker;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

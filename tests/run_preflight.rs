@@ -1,9 +1,8 @@
 //! `run`'s preflight, without systemd: what it refuses before READY, and that it leaves the
 //! journal as it found it.
 
-mod common;
-
-use common::{stderr, Site};
+use canopsis_upgrade_test_support::site;
+use canopsis_upgrade_test_support::site::{stderr, Site};
 
 fn site() -> Site {
     let site = Site::new("");
@@ -83,7 +82,7 @@ fn manual_steps_need_an_acknowledgement() {
 
 /// A journal of an unfinished 4.4.0 -> 4.5.0 run whose first step is done, with `sha256`.
 fn unfinished_journal(site: &Site, first_sha256: &str) {
-    let plan = common::plan_json(site, &["--from", "4.4.0", "--to", "4.5.0"]);
+    let plan = site::plan_json(site, &["--from", "4.4.0", "--to", "4.5.0"]);
     let steps: Vec<serde_json::Value> = plan["steps"]
         .as_array()
         .unwrap()
@@ -130,7 +129,7 @@ fn a_changed_script_under_a_done_step_is_refused_unless_accepted() {
 #[test]
 fn an_unfinished_run_to_another_target_must_be_finished_first() {
     let site = site();
-    let plan = common::plan_json(&site, &["--from", "4.4.0", "--to", "4.5.0"]);
+    let plan = site::plan_json(&site, &["--from", "4.4.0", "--to", "4.5.0"]);
     unfinished_journal(&site, plan["steps"][0]["sha256"].as_str().unwrap());
     let (ok, err) = run(&site, &["--to", "4.5.1"]);
     assert!(!ok);
@@ -139,7 +138,7 @@ fn an_unfinished_run_to_another_target_must_be_finished_first() {
         "{err}"
     );
     let status = site.run(&["status"]);
-    let text = common::stdout(&status);
+    let text = site::stdout(&status);
     assert!(text.contains("Upgrade 4.4.0 -> 4.5.0 (Failed)"), "{text}");
     assert!(text.contains("1/5 steps done"), "{text}");
 }

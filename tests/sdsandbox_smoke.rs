@@ -1,8 +1,7 @@
 //! The systemd sandbox harness itself: it boots, stays private, runs notify units, exposes its
 //! bus to the host, and leaves nothing behind. Needs root (fails with "needs root" otherwise).
 
-#[path = "common/sdsandbox.rs"]
-mod sdsandbox;
+use canopsis_upgrade_test_support::sdsandbox;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -1,8 +1,7 @@
 //! The systemd client against a real systemd: each job waited for by its own result, failures
 //! naming the unit and the result, timeouts, unit state, unit files.
 
-#[path = "common/sdsandbox.rs"]
-mod sdsandbox;
+use canopsis_upgrade_test_support::sdsandbox;
 
 use std::time::{Duration, Instant};
 

@@ -3,7 +3,6 @@
 //! test panics), the Canopsis topology, a steady publisher, "engines" that consume at a given
 //! rate and can be stopped and started, an independent observer of the live queue depths, and
 //! a TCP proxy that can be cut to make the broker "disappear" without touching it.
-#![allow(dead_code)]
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -1,12 +1,23 @@
-//! Helpers shared by the integration tests.
-#![allow(dead_code)]
+//! A site as the CLI tests see it: a private config directory, and the built binary run with it.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-/// The built binary.
+/// The daemon's binary that cargo built for this test run: beside the test binary's directory
+/// (`target/<profile>/deps/<test>` -> `target/<profile>/canopsis-upgrade`), as cargo lays it out.
 pub fn binary() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_canopsis-upgrade"))
+    let test = std::env::current_exe().expect("the test binary's path");
+    let profile_dir = test
+        .parent()
+        .and_then(Path::parent)
+        .expect("the test binary lives in target/<profile>/deps");
+    let binary = profile_dir.join("canopsis-upgrade");
+    assert!(
+        binary.is_file(),
+        "{} is missing: build it (cargo builds it for the integration tests)",
+        binary.display()
+    );
+    binary
 }
 
 /// A private config directory holding `config.toml` with the given text; site script

@@ -2,12 +2,11 @@
 //! files, canopsis.service and engine units shaped like the real ones, and stand-ins for yum,
 //! canopsinit, canopsis-reconfigure, canoctl and mongo that record their calls and move the
 //! installed version. The daemon and its unit are copied in, configured for the sandbox.
-#![allow(dead_code)]
 
 use std::time::{Duration, Instant};
 
-use super::fake_canopsis::{FakeCanopsis, Options};
-use super::sdsandbox::{Sandbox, SandboxOptions};
+use crate::fake_canopsis::{FakeCanopsis, Options};
+use crate::sdsandbox::{Sandbox, SandboxOptions};
 
 /// A simulated install: the sandbox, and the fake Canopsis API beside it (in this process,
 /// reached over the shared network namespace), whose app-info reports the installed version.
@@ -250,11 +249,7 @@ fn populate(s: &Sandbox, spec: &InstallSpec, api_url: &str) {
         );
     }
 
-    s.copy_in(
-        std::path::Path::new(env!("CARGO_BIN_EXE_canopsis-upgrade")),
-        DAEMON,
-        0o755,
-    );
+    s.copy_in(&crate::site::binary(), DAEMON, 0o755);
     s.write(CONFIG, &config(api_url, &spec.extra_config), 0o644);
     let unit = include_str!("../../units/canopsis-upgrade@.service").replace(
         "ExecStart=/usr/bin/canopsis-upgrade run --to %I",
@@ -396,4 +391,38 @@ fn config(api_url: &str, extra: &str) -> String {
         .iter()
         .map(|(name, body)| format!("[{name}]\n{body}"))
         .collect()
+}
+
+/// Where the daemon, held by its crash hook, writes its PID.
+const HOLD_MARKER: &str = "/run/hold-marker";
+
+/// Runs `run --to TO` inside, outside systemd, held by the crash hook after the first action of
+/// `step` (1-based), then SIGKILLs it there: a crash in the middle of that step. The daemon must
+/// be built with the `fault-injection` feature (tests/run.sh builds it so).
+pub fn crash_after_first_action(s: &Installed, to: &str, step: usize) {
+    let mut held = s
+        .command(&[DAEMON, "--config", CONFIG, "run", "--to", to])
+        .env("CANOPSIS_UPGRADE_TEST_HOLD_STEP", step.to_string())
+        .env("CANOPSIS_UPGRADE_TEST_HOLD_MARKER", HOLD_MARKER)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let began = Instant::now();
+    while !s.host_path(HOLD_MARKER).exists() {
+        assert!(
+            began.elapsed() < Duration::from_secs(60),
+            "step {step} never held"
+        );
+        assert!(
+            held.try_wait().unwrap().is_none(),
+            "the daemon ended before step {step}: was it built with --features fault-injection \
+             (tests/run.sh builds it so)?"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let pid = read(s, HOLD_MARKER);
+    assert!(s.exec(&["kill", "-KILL", &pid]).status.success());
+    held.wait().unwrap();
+    std::fs::remove_file(s.host_path(HOLD_MARKER)).unwrap();
 }

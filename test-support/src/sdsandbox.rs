@@ -1,7 +1,7 @@
 //! A real systemd (252) as PID 1 of a new PID + mount + cgroup namespace, for integration tests
 //! that drive systemd units over D-Bus on a machine whose own PID 1 is not systemd.
 //!
-//! Use it from an integration test as `#[path = "common/sdsandbox.rs"] mod sdsandbox;`.
+//! Use it from an integration test as `canopsis_upgrade_test_support::sdsandbox`.
 //! Needs root; without it [`Sandbox::boot`] panics with "needs root: ...".
 //!
 //! The filesystem is the host's, so the boot script, before exec'ing systemd:
@@ -18,7 +18,6 @@
 //! Tear-down (Drop) SIGKILLs the namespace's PID 1 (the PID found as unshare's child, never a
 //! process found by name): everything inside dies with it. A watchdog process does the same if
 //! the test process dies without running Drop (nextest timeout, Ctrl-C).
-#![allow(dead_code)]
 
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::PermissionsExt;

@@ -5,15 +5,14 @@
 //! its rate or makes it idle (connected, consuming nothing: the unit stays active but the queue
 //! has no consumer). Also: writing the install's files for a test vhost, a bulk publisher, and
 //! the daemon's journal with timestamps.
-#![allow(dead_code)]
 
 use std::time::{Duration, SystemTime};
 
 use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
 use lapin::BasicProperties;
 
-use super::broker;
-use super::sdsandbox::Sandbox;
+use crate::broker;
+use crate::sdsandbox::Sandbox;
 
 /// The engine program inside the sandbox.
 pub const PROGRAM: &str = "/opt/canopsis/bin/engine.py";

@@ -4,7 +4,6 @@
 //! the live healthcheck. Faults can be injected per route (a status N times, garbage JSON, a
 //! delay) and the whole server can go down and come back on the same port. Every request is
 //! recorded with its secrets redacted.
-#![allow(dead_code)]
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
