@@ -21,7 +21,7 @@ impl WallClock for LiveClock<'_> {
     fn sleep_until(&self, at: Timestamp) -> bool {
         // A long wait (for a window hours away) should cost next to nothing.
         if at.duration_since(Timestamp::now()) > SignedDuration::from_secs(60) {
-            let bytes = crate::idle::shed();
+            let bytes = super::idle::shed();
             tracing::debug!("waiting: {} KiB of code paged out", bytes / 1024);
         }
         self.runtime.block_on(self.stop.sleep_until(at))

@@ -5,6 +5,7 @@
 
 mod broker;
 mod clock;
+mod idle;
 pub mod inputs;
 mod journaling;
 pub mod nightly;
