@@ -31,8 +31,8 @@ pub enum PlanError {
         version: String,
         /// The hook.
         hook: String,
-        /// What went wrong, located in the script.
-        error: ScriptError,
+        /// What went wrong, located in the script (boxed: errors stay small on the happy path).
+        error: Box<ScriptError>,
     },
 }
 
@@ -219,7 +219,7 @@ pub fn build(
             number: i + 1,
             version: spec.version.as_ref().map_or("-".into(), Version::to_string),
             hook: spec.hook.clone(),
-            error,
+            error: Box::new(error),
         })?;
         for action in &record.actions {
             let entry = |text: &String| ManualStep {
