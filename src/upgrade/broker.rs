@@ -7,23 +7,27 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 
-use super::ports::{BrokerWatch, OutageSampling};
+use super::ports::{BrokerWatch, DrainWatch, OutageSampling};
+use super::stop::StopSignal;
 use crate::config::Settings;
 use crate::journal::QueueFigures;
-use crate::rabbitmq::{
-    self, Baseline, DrainMonitor, DrainReport, PollPlan, QueueSample, Tolerance, Watcher,
-};
+use crate::rabbitmq::{self, Baseline, DrainMonitor, PollPlan, QueueSample, Tolerance, Watcher};
 
 /// The site's broker, as configured (or not watched at all).
 pub struct RabbitBroker<'a> {
     settings: &'a Settings,
     runtime: tokio::runtime::Handle,
     watcher: Option<Watcher>,
+    stop: &'a StopSignal,
 }
 
 impl<'a> RabbitBroker<'a> {
     /// Builds the clients (credentials are read now: a missing file fails the preflight).
-    pub fn new(settings: &'a Settings, runtime: tokio::runtime::Handle) -> Result<Self> {
+    pub fn new(
+        settings: &'a Settings,
+        runtime: tokio::runtime::Handle,
+        stop: &'a StopSignal,
+    ) -> Result<Self> {
         let watcher = match settings.rabbitmq.enabled {
             true => {
                 let (management, target) = crate::monitor::connection(settings)?;
@@ -35,6 +39,7 @@ impl<'a> RabbitBroker<'a> {
             settings,
             runtime,
             watcher,
+            stop,
         })
     }
 
@@ -112,7 +117,7 @@ impl BrokerWatch for RabbitBroker<'_> {
         &self,
         baseline: &BTreeMap<String, QueueFigures>,
         on_status: &mut dyn FnMut(&str),
-    ) -> Option<Result<DrainReport>> {
+    ) -> Option<DrainWatch> {
         let watcher = self.watcher.as_ref()?;
         let r = &self.settings.rabbitmq;
         let baseline = Baseline {
@@ -141,10 +146,18 @@ impl BrokerWatch for RabbitBroker<'_> {
         let monitor = DrainMonitor::new(baseline, settings);
         let deadline = tokio::time::Instant::now() + r.drain_timeout + Duration::from_secs(60);
         let plan = PollPlan::new(Duration::from_millis(500), Duration::from_secs(5));
-        let watched = self
-            .runtime
-            .block_on(watcher.watch_drain(monitor, plan, on_status, deadline));
-        Some(watched.map_err(anyhow::Error::from))
+        // The upgrade is done by now: a stop ends the watch at once, not at its deadline.
+        let watched = self.runtime.block_on(async {
+            tokio::select! {
+                watched = watcher.watch_drain(monitor, plan, on_status, deadline) => Some(watched),
+                () = self.stop.raised() => None,
+            }
+        });
+        Some(match watched {
+            Some(Ok(report)) => DrainWatch::Drained(report),
+            Some(Err(e)) => DrainWatch::NotNormal(e.into()),
+            None => DrainWatch::Stopped,
+        })
     }
 }
 

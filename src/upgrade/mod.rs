@@ -91,7 +91,7 @@ pub fn run(
     stop: &StopSignal,
     runtime: &tokio::runtime::Handle,
 ) -> Result<RunOutcome> {
-    let prepared = match preflight::prepare(settings, options, notifier, runtime)? {
+    let prepared = match preflight::prepare(settings, options, notifier, stop, runtime)? {
         Preflight::Ready(prepared) => prepared,
         Preflight::Done(outcome) => return Ok(outcome),
     };

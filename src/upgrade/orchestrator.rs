@@ -9,7 +9,9 @@ use anyhow::Result;
 use jiff::{SignedDuration, Timestamp};
 
 use super::journaling;
-use super::ports::{Announcement, BrokerWatch, SiteApi, StatusReport, StepSource, WallClock};
+use super::ports::{
+    Announcement, BrokerWatch, DrainWatch, SiteApi, StatusReport, StepSource, WallClock,
+};
 use super::steps::{StepRunner, StepsOutcome};
 use super::stop::StopSignal;
 use super::RunOutcome;
@@ -306,7 +308,7 @@ impl Orchestrator<'_> {
         };
         let mut on_status = |line: &str| self.status.status(line);
         match self.broker.watch_drain(&baseline, &mut on_status) {
-            Some(Ok(report)) => {
+            Some(DrainWatch::Drained(report)) => {
                 let peak = outage_peak.unwrap_or(0).max(report.peak);
                 let drained = format!(
                     "backlog peak {peak} messages, drained in {:.1} s{}",
@@ -323,14 +325,22 @@ impl Orchestrator<'_> {
                 );
                 Ok(Some(drained))
             }
-            Some(Err(e)) if self.settings.rabbitmq.fail_on_drain_timeout => Err(self.failed(
-                window,
-                format!(
-                    "upgraded to {}, but RabbitMQ did not return to normal: {e}",
-                    self.to
-                ),
-            )),
-            Some(Err(e)) => {
+            Some(DrainWatch::Stopped) => {
+                tracing::warn!(
+                    "stopped during the drain watch: the upgrade is done, the drain not verified"
+                );
+                Ok(Some("stopped before the drain was verified".to_owned()))
+            }
+            Some(DrainWatch::NotNormal(e)) if self.settings.rabbitmq.fail_on_drain_timeout => {
+                Err(self.failed(
+                    window,
+                    format!(
+                        "upgraded to {}, but RabbitMQ did not return to normal: {e}",
+                        self.to
+                    ),
+                ))
+            }
+            Some(DrainWatch::NotNormal(e)) => {
                 tracing::warn!(
                     "RabbitMQ did not return to normal: {e} (rabbitmq.on_drain_timeout = \"warn\")"
                 );

@@ -68,13 +68,24 @@ pub trait BrokerWatch {
         &self,
         baseline: &BTreeMap<String, QueueFigures>,
     ) -> Option<Box<dyn OutageSampling>>;
-    /// Watches the drain after the restart until the queues are back to normal (None: not
-    /// watched).
+    /// Watches the drain after the restart until the queues are back to normal, or a stop
+    /// (None: not watched).
     fn watch_drain(
         &self,
         baseline: &BTreeMap<String, QueueFigures>,
         on_status: &mut dyn FnMut(&str),
-    ) -> Option<Result<DrainReport>>;
+    ) -> Option<DrainWatch>;
+}
+
+/// How the drain watch ended.
+#[derive(Debug)]
+pub enum DrainWatch {
+    /// Back to normal.
+    Drained(DrainReport),
+    /// Not back to normal (timeout, stuck queue, broker lost): why.
+    NotNormal(anyhow::Error),
+    /// A stop came first: the drain was not verified.
+    Stopped,
 }
 
 /// What systemd is told (sd_notify).

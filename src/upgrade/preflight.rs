@@ -12,6 +12,7 @@ use anyhow::{bail, Context, Result};
 
 use super::broker::RabbitBroker;
 use super::site::CanopsisSite;
+use super::stop::StopSignal;
 use super::{inputs, journaling, nightly, RunOptions, RunOutcome, Target};
 use crate::config::Settings;
 use crate::executor::backup::BackupStore;
@@ -59,6 +60,7 @@ pub fn prepare<'a>(
     settings: &'a Settings,
     options: &RunOptions,
     notifier: &Arc<Notifier>,
+    stop: &'a StopSignal,
     runtime: &tokio::runtime::Handle,
 ) -> Result<Preflight<'a>> {
     let lock = RunLock::acquire(&settings.lock_file)?;
@@ -85,7 +87,7 @@ pub fn prepare<'a>(
     }
     let site = CanopsisSite::new(settings, runtime.clone())?;
     site.preflight()?;
-    let broker = RabbitBroker::new(settings, runtime.clone())?;
+    let broker = RabbitBroker::new(settings, runtime.clone(), stop)?;
     broker.preflight()?;
     let systemd = runtime
         .block_on(crate::systemd::Systemd::connect(settings.job_timeout))

@@ -25,6 +25,19 @@ impl StopSignal {
         self.raised.load(Ordering::SeqCst)
     }
 
+    /// Waits until a stop is asked (at once when it was already).
+    pub async fn raised(&self) {
+        loop {
+            // Created before the check: a Notified future receives notify_waiters() from its
+            // creation on, so a raise between the check and the await is not lost.
+            let notified = self.wake.notified();
+            if self.is_raised() {
+                return;
+            }
+            notified.await;
+        }
+    }
+
     /// Sleeps until the wall clock reaches `at`; false when a stop came first. The timer runs on
     /// the monotonic clock; after it fires the wall clock is read again, so a clock step (NTP)
     /// only costs one more timer, never a busy loop.
@@ -74,5 +87,24 @@ mod tests {
         );
         assert!(started.elapsed() < Duration::from_secs(5));
         assert!(stop.is_raised());
+    }
+
+    #[tokio::test]
+    async fn raised_waits_for_the_stop_or_returns_at_once_after_it() {
+        let stop = std::sync::Arc::new(StopSignal::default());
+        let waiter = tokio::spawn({
+            let stop = stop.clone();
+            async move { stop.raised().await }
+        });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(!waiter.is_finished(), "no stop yet");
+        stop.raise();
+        tokio::time::timeout(Duration::from_secs(5), waiter)
+            .await
+            .unwrap()
+            .unwrap();
+        tokio::time::timeout(Duration::from_secs(5), stop.raised())
+            .await
+            .unwrap();
     }
 }

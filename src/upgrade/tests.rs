@@ -9,7 +9,8 @@ use anyhow::Result;
 use jiff::{SignedDuration, Timestamp};
 
 use super::ports::{
-    Announcement, BrokerWatch, OutageSampling, SiteApi, StatusReport, StepSource, WallClock,
+    Announcement, BrokerWatch, DrainWatch, OutageSampling, SiteApi, StatusReport, StepSource,
+    WallClock,
 };
 use super::stop::StopSignal;
 use super::{Orchestrator, RunOutcome};
@@ -79,6 +80,7 @@ impl SiteApi for FakeSite<'_> {
 struct FakeBroker<'a> {
     log: &'a Log,
     watches: bool,
+    stop_during_drain: bool,
 }
 
 struct FakeSampler;
@@ -108,10 +110,13 @@ impl BrokerWatch for FakeBroker<'_> {
         &self,
         _: &BTreeMap<String, QueueFigures>,
         on_status: &mut dyn FnMut(&str),
-    ) -> Option<Result<DrainReport>> {
+    ) -> Option<DrainWatch> {
         self.log.push("drain");
         on_status("draining: 12 messages left");
-        Some(Ok(DrainReport {
+        if self.stop_during_drain {
+            return Some(DrainWatch::Stopped);
+        }
+        Some(DrainWatch::Drained(DrainReport {
             peak: 30,
             drain_time: Duration::from_secs(3),
             rate: Some(10.0),
@@ -285,6 +290,8 @@ struct Scenario {
     stop_before: bool,
     /// A baseline in the journal from before a crash.
     baseline_before: bool,
+    /// SIGTERM during the drain watch.
+    stop_during_drain: bool,
 }
 
 impl Default for Scenario {
@@ -302,6 +309,7 @@ impl Default for Scenario {
             now: false,
             stop_before: false,
             baseline_before: false,
+            stop_during_drain: false,
         }
     }
 }
@@ -370,6 +378,7 @@ impl Scenario {
             let broker = FakeBroker {
                 log: &log,
                 watches: self.watches_broker,
+                stop_during_drain: self.stop_during_drain,
             };
             let status = FakeStatus { log: &log };
             let (from, to) = (v("23.10.0"), v("24.04.0"));
@@ -667,4 +676,28 @@ fn a_run_with_a_baseline_from_before_a_crash_keeps_it() {
     assert_eq!(completed(&ran), 2);
     assert_eq!(ran.log.count("baseline"), 0);
     assert_eq!(ran.log.count("drain"), 1);
+}
+
+#[test]
+fn a_stop_during_the_drain_watch_ends_it_and_the_run_is_done_unverified() {
+    let ran = Scenario {
+        watches_broker: true,
+        stop_during_drain: true,
+        extra_config: "[maintenance]\nenabled = true\n",
+        ..Default::default()
+    }
+    .run();
+    assert_eq!(completed(&ran), STEPS);
+    assert!(ran.run().is_none(), "recorded as done");
+    assert!(ran.log.position("outcome done") > ran.log.position("drain"));
+    let summary = ran
+        .log
+        .lines()
+        .into_iter()
+        .rfind(|l| l.starts_with("STATUS upgraded"))
+        .unwrap();
+    assert_eq!(
+        summary,
+        "STATUS upgraded from 23.10.0 to 24.04.0; stopped before the drain was verified"
+    );
 }
