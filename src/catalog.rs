@@ -45,7 +45,12 @@ pub struct IndexError {
 pub enum PathError {
     /// The target is older than the installed version.
     #[error("{to} is older than the installed {from}: downgrades are not supported")]
-    Downgrade { from: Version, to: Version },
+    Downgrade {
+        /// The installed version.
+        from: Version,
+        /// The target.
+        to: Version,
+    },
     /// Nothing to do.
     #[error("{0} is already installed: nothing to upgrade")]
     AlreadyThere(Version),
@@ -54,13 +59,23 @@ pub enum PathError {
     UnknownInstalled(Version),
     /// The target is past the newest release we know.
     #[error("{to} is newer than the newest known release {newest} (add it with [catalog] index_files if it is out)")]
-    TargetTooNew { to: Version, newest: Version },
+    TargetTooNew {
+        /// The target.
+        to: Version,
+        /// The newest release known.
+        newest: Version,
+    },
     /// The target is within the known range but was never published.
     #[error("{0} is not a published Canopsis release")]
     UnknownTarget(Version),
     /// The target was withdrawn by the Canopsis team.
     #[error("{version} cannot be a target: {reason}; choose a later release")]
-    WithdrawnTarget { version: Version, reason: String },
+    WithdrawnTarget {
+        /// The target.
+        version: Version,
+        /// Why it was withdrawn.
+        reason: String,
+    },
 }
 
 #[derive(Deserialize)]
@@ -154,6 +169,9 @@ impl Catalog {
     }
 
     /// Every release `v` with `from < v <= to`, ascending: the releases whose procedures apply.
+    // The error carries two versions (128 bytes) so that callers can match and print them; it
+    // is built at most once per plan, so boxing would cost clarity for nothing.
+    #[allow(clippy::result_large_err)]
     pub fn path(&self, from: &Version, to: &Version) -> Result<Vec<Version>, PathError> {
         if to == from {
             return Err(PathError::AlreadyThere(from.clone()));
@@ -197,10 +215,7 @@ impl Catalog {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn v(s: &str) -> Version {
-        Version::parse(s).unwrap()
-    }
+    use crate::version::v;
 
     fn texts(path: &[Version]) -> Vec<&str> {
         path.iter().map(Version::as_str).collect()

@@ -6,7 +6,7 @@ use crate::version::Version;
 /// Why a policy is not usable.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("version policy {text:?}: {reason}")]
-pub struct PolicyError {
+pub struct VersionPolicyError {
     /// The policy as written.
     pub text: String,
     /// What is wrong.
@@ -16,15 +16,15 @@ pub struct PolicyError {
 /// Which versions an unattended upgrade may go to, like `~4.5` (patches of 4.5 only) or
 /// `~23.10`, `>=23.10, <24.0`. Canopsis's zero-padded months are accepted (`~23.04`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Policy {
+pub struct VersionPolicy {
     text: String,
     requirement: semver::VersionReq,
 }
 
-impl Policy {
+impl VersionPolicy {
     /// Parses a policy.
-    pub fn parse(text: &str) -> Result<Self, PolicyError> {
-        let fail = |reason: String| PolicyError {
+    pub fn parse(text: &str) -> Result<Self, VersionPolicyError> {
+        let fail = |reason: String| VersionPolicyError {
             text: text.to_owned(),
             reason,
         };
@@ -57,7 +57,7 @@ impl Policy {
     }
 }
 
-impl std::fmt::Display for Policy {
+impl std::fmt::Display for VersionPolicy {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.text)
     }
@@ -105,27 +105,24 @@ pub fn parse_repository_list(output: &str, package: &str) -> Vec<Version> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn v(s: &str) -> Version {
-        Version::parse(s).unwrap()
-    }
+    use crate::version::v;
 
     #[test]
     fn tilde_allows_patches_only() {
-        let policy = Policy::parse("~4.5").unwrap();
+        let policy = VersionPolicy::parse("~4.5").unwrap();
         assert!(policy.allows(&v("4.5.14")));
         assert!(!policy.allows(&v("4.6.0")));
-        let policy = Policy::parse("~23.04").unwrap();
+        let policy = VersionPolicy::parse("~23.04").unwrap();
         assert!(policy.allows(&v("23.04.14")));
         assert!(!policy.allows(&v("23.10.0")));
-        assert!(Policy::parse("~4.x.y").is_err());
-        assert!(Policy::parse(" ").is_err());
+        assert!(VersionPolicy::parse("~4.x.y").is_err());
+        assert!(VersionPolicy::parse(" ").is_err());
     }
 
     #[test]
     fn picks_the_newest_allowed_release() {
         let candidates = [v("4.5.3"), v("4.5.14"), v("4.6.0"), v("4.5.1")];
-        let policy = Policy::parse("~4.5").unwrap();
+        let policy = VersionPolicy::parse("~4.5").unwrap();
         assert_eq!(
             policy.newest(&v("4.5.3"), &candidates),
             Some(&candidates[1])

@@ -165,13 +165,15 @@ impl<'de> Deserialize<'de> for Version {
     }
 }
 
+/// Test shorthand for a version that must parse, like `v("4.5.0")`.
+#[cfg(test)]
+pub(crate) fn v(text: &str) -> Version {
+    Version::parse(text).unwrap()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn v(s: &str) -> Version {
-        Version::parse(s).unwrap()
-    }
 
     #[test]
     fn parses_both_eras_and_keeps_the_text() {

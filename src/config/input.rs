@@ -1,18 +1,20 @@
 //! Config fragments as written (every field optional, unknown keys refused), and their merge:
-//! later fragments win, key by key.
-
-use std::path::PathBuf;
+//! later fragments win, key by key. Each section declares its keys with [`section_keys!`] in
+//! its own file under `sections/`; this file only lists the sections.
 
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::sections::{
+    api, broadcast, catalog, detect, install, maintenance, manual, nightly, rabbitmq, run, sandbox,
+    scripts, systemd,
+};
 use super::ConfigError;
-use crate::install::{Edition, InstallMethod};
 use crate::window::WindowInput;
 
 /// Where a value was written: file, line and column.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Origin {
+pub(crate) struct Origin {
     /// The file.
     pub file: String,
     /// 1-based line.
@@ -33,64 +35,95 @@ impl Origin {
     }
 }
 
-/// A value and where it was written.
+/// A value, its key (`section.key`, for messages) and where it was written.
 #[derive(Debug, Clone)]
-pub struct Located<T> {
+pub(crate) struct Located<T> {
     /// The value.
     pub value: T,
+    /// Its full key, like `sandbox.script_timeout`.
+    pub key: &'static str,
     /// Where it was written.
     pub origin: Origin,
 }
 
-/// Turns a span of a fragment's text into an [`Origin`].
-type Locator<'a> = dyn Fn(std::ops::Range<usize>) -> Origin + 'a;
+impl<T> Located<T> {
+    /// An error about this value, prefixed with its key.
+    pub fn error(&self, message: impl std::fmt::Display) -> ConfigError {
+        self.origin.error(format!("{}: {message}", self.key))
+    }
+}
 
-fn lay<T>(slot: &mut Option<Located<T>>, value: Option<Spanned<T>>, at: &Locator) {
+/// Turns a span of a fragment's text into an [`Origin`].
+pub(crate) type Locator<'a> = dyn Fn(std::ops::Range<usize>) -> Origin + 'a;
+
+/// Records a value that a fragment sets over the one merged so far.
+pub(crate) fn set_if_written<T>(
+    slot: &mut Option<Located<T>>,
+    key: &'static str,
+    value: Option<Spanned<T>>,
+    at: &Locator,
+) {
     if let Some(v) = value {
         let origin = at(v.span());
         *slot = Some(Located {
             value: v.into_inner(),
+            key,
             origin,
         });
     }
 }
 
-/// Declares, for each config section, its input struct (as written) and its merged struct
-/// (each key located), and the whole fragment and merged input.
-macro_rules! sections {
-    ($( $section:ident : $input:ident => $merged:ident { $( $field:ident : $ty:ty ),* $(,)? } )*) => {
-        $(
-            #[derive(Debug, Default, Deserialize)]
-            #[serde(deny_unknown_fields)]
-            struct $input {
-                $( $field: Option<Spanned<$ty>>, )*
-            }
+/// Declares one section's keys: `$input`, the table as written (unknown keys refused), and
+/// `$keys`, the merged keys, each located; a later fragment's key replaces an earlier one.
+macro_rules! section_keys {
+    ($section:ident : $input:ident => $keys:ident { $( $field:ident : $ty:ty ),* $(,)? }) => {
+        #[doc = concat!("`[", stringify!($section), "]` as written in one file.")]
+        #[derive(Debug, Default, serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub(in crate::config) struct $input {
+            $( $field: Option<toml::Spanned<$ty>>, )*
+        }
 
-            /// The merged keys of one section.
-            #[derive(Debug, Default)]
-            pub struct $merged {
-                $( #[allow(missing_docs)] pub $field: Option<Located<$ty>>, )*
-            }
+        #[doc = concat!("`[", stringify!($section), "]` merged over the files, each key located.")]
+        #[derive(Debug, Default)]
+        pub(in crate::config) struct $keys {
+            $( pub $field: Option<$crate::config::input::Located<$ty>>, )*
+        }
 
-            impl $merged {
-                fn apply(&mut self, input: $input, at: &Locator) {
-                    $( lay(&mut self.$field, input.$field, at); )*
-                }
+        impl $keys {
+            /// Lays one file's keys over those merged so far.
+            pub(in crate::config) fn apply(
+                &mut self,
+                input: $input,
+                at: &$crate::config::input::Locator,
+            ) {
+                $( $crate::config::input::set_if_written(
+                    &mut self.$field,
+                    concat!(stringify!($section), ".", stringify!($field)),
+                    input.$field,
+                    at,
+                ); )*
             }
-        )*
+        }
+    };
+}
+pub(crate) use section_keys;
 
+/// Declares the whole fragment (one file) and the merged input from the list of sections.
+macro_rules! fragment {
+    ($( $section:ident : $input:ty => $keys:ty ),* $(,)?) => {
         /// One config file, as parsed.
         #[derive(Debug, Default, Deserialize)]
         #[serde(deny_unknown_fields)]
-        pub struct Fragment {
+        pub(super) struct Fragment {
             $( $section: Option<$input>, )*
             window: Option<Spanned<WindowInput>>,
         }
 
         /// Every setting, merged over the fragments.
         #[derive(Debug, Default)]
-        pub struct Merged {
-            $( #[allow(missing_docs)] pub $section: $merged, )*
+        pub(super) struct Merged {
+            $( pub $section: $keys, )*
             /// `[window]` is replaced as a whole by a later fragment that has one.
             pub window: Option<Located<WindowInput>>,
         }
@@ -103,49 +136,31 @@ macro_rules! sections {
                     Origin { file: file.to_owned(), line, column }
                 };
                 $( if let Some(input) = fragment.$section { self.$section.apply(input, &at); } )*
-                lay(&mut self.window, fragment.window, &at);
+                set_if_written(&mut self.window, "window", fragment.window, &at);
             }
         }
     };
 }
 
-sections! {
-    install: InstallInput => InstallKeys {
-        method: InstallMethod, edition: Edition, compose_dir: PathBuf, engine_env_file: PathBuf, api_url: String,
-    }
-    detect: DetectInput => DetectKeys { sources: Vec<String>, version_file: PathBuf, timeout: String }
-    catalog: CatalogInput => CatalogKeys { index_files: Vec<PathBuf> }
-    scripts: ScriptsInput => ScriptsKeys { release_dirs: Vec<PathBuf>, addon_dirs: Vec<PathBuf> }
-    sandbox: SandboxInput => SandboxKeys {
-        file_roots: Vec<PathBuf>, unit_patterns: Vec<String>, allowed_commands: Vec<String>,
-        max_operations: u64, max_call_levels: usize, max_expr_depth: usize, max_string_size: usize,
-        max_array_size: usize, max_map_size: usize, max_actions: usize, script_timeout: String,
-        command_timeout: String,
-    }
-    manual: ManualInput => ManualKeys { acknowledged: Vec<String> }
-    run: RunInput => RunKeys { state_dir: PathBuf, lock_file: PathBuf, on_failure: String }
-    systemd: SystemdInput => SystemdKeys {
-        canopsis_units: Vec<String>, job_timeout: String, settle: String, dropin_dir: PathBuf, runtime_unit_files: bool,
-    }
-    nightly: NightlyInput => NightlyKeys { policy: String, source: String }
-    api: ApiInput => ApiKeys {
-        auth: String, credentials_file: PathBuf, credential: String, timeout: String, retry_budget: String,
-        unreachable_before: String,
-    }
-    broadcast: BroadcastInput => BroadcastKeys {
-        enabled: bool, lead_time: String, message: String, done_message: String, failure_message: String,
-        color: String, done_duration: String,
-    }
-    maintenance: MaintenanceInput => MaintenanceKeys { enabled: bool, message: String, color: String }
-    rabbitmq: RabbitmqInput => RabbitmqKeys {
-        enabled: bool, management_url: String, amqp_url: String, vhost: String, credentials_file: PathBuf,
-        credential: String, queue_prefixes: Vec<String>, abnormal_backlog: u64, tolerance: u64,
-        tolerance_ratio: f64, hold: u32, drain_timeout: String, on_drain_timeout: String, retry_budget: String,
-    }
+fragment! {
+    install: install::InstallInput => install::InstallKeys,
+    detect: detect::DetectInput => detect::DetectKeys,
+    catalog: catalog::CatalogInput => catalog::CatalogKeys,
+    scripts: scripts::ScriptsInput => scripts::ScriptsKeys,
+    sandbox: sandbox::SandboxInput => sandbox::SandboxKeys,
+    manual: manual::ManualInput => manual::ManualKeys,
+    run: run::RunInput => run::RunKeys,
+    systemd: systemd::SystemdInput => systemd::SystemdKeys,
+    nightly: nightly::NightlyInput => nightly::NightlyKeys,
+    api: api::ApiInput => api::ApiKeys,
+    broadcast: broadcast::BroadcastInput => broadcast::BroadcastKeys,
+    maintenance: maintenance::MaintenanceInput => maintenance::MaintenanceKeys,
+    rabbitmq: rabbitmq::RabbitmqInput => rabbitmq::RabbitmqKeys,
 }
 
-/// Parses one fragment's text; syntax errors and unknown keys name file, line and column.
-pub fn parse(file: &str, text: &str) -> Result<Fragment, ConfigError> {
+/// Parses one fragment's text; syntax errors, unknown keys and unknown choices name file,
+/// line and column.
+pub(super) fn parse(file: &str, text: &str) -> Result<Fragment, ConfigError> {
     toml::from_str(text).map_err(|e| {
         let (line, column) = crate::text::line_col(text, e.span().map_or(0, |s| s.start));
         ConfigError::At {

@@ -9,7 +9,7 @@ use crate::catalog::Catalog;
 use crate::config::{NightlySource, Settings};
 use crate::executor::command::{self, CommandRequest};
 use crate::install::Edition;
-use crate::policy::{self, Policy};
+use crate::policy::{self, VersionPolicy};
 use crate::version::Version;
 
 /// The target of a nightly run, or None when the installed version is the newest allowed.
@@ -67,7 +67,11 @@ pub fn check_offer(offered: &[Version], to: &Version) -> Result<()> {
 }
 
 /// The newest allowed candidate above the installed version.
-pub fn pick(policy: &Policy, installed: &Version, candidates: &[Version]) -> Option<Version> {
+pub fn pick(
+    policy: &VersionPolicy,
+    installed: &Version,
+    candidates: &[Version],
+) -> Option<Version> {
     policy.newest(installed, candidates).cloned()
 }
 
@@ -105,10 +109,7 @@ pub fn repository_versions(edition: Edition) -> Result<Vec<Version>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn v(s: &str) -> Version {
-        Version::parse(s).unwrap()
-    }
+    use crate::version::v;
 
     #[test]
     fn the_repository_must_offer_the_target_as_its_newest() {

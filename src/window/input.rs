@@ -38,39 +38,73 @@ pub struct SlotInput {
 pub enum WindowError {
     /// A day name that is not a weekday.
     #[error("window.slot[{slot}].days: unknown day {value:?} (Mon..Sun or Monday..Sunday)")]
-    UnknownDay { slot: usize, value: String },
+    UnknownDay {
+        /// The slot's index in `window.slot`, from 0.
+        slot: usize,
+        /// The value as written.
+        value: String,
+    },
     /// A slot with an empty `days` list.
     #[error("window.slot[{slot}].days: no day given, the slot would never open")]
-    NoDays { slot: usize },
+    NoDays {
+        /// The slot's index in `window.slot`, from 0.
+        slot: usize,
+    },
     /// A start that is not a time of day.
     #[error("window.slot[{slot}].start: bad time {value:?}: {reason}")]
     BadStart {
+        /// The slot's index in `window.slot`, from 0.
         slot: usize,
+        /// The value as written.
         value: String,
+        /// Why it is refused.
         reason: String,
     },
     /// A length that is not a duration.
     #[error("window.slot[{slot}].length: {value:?} is not a duration like \"2h\" or \"1h 30m\": {reason}")]
     BadLength {
+        /// The slot's index in `window.slot`, from 0.
         slot: usize,
+        /// The value as written.
         value: String,
+        /// Why it is refused.
         reason: String,
     },
     /// A length of zero.
     #[error("window.slot[{slot}].length: {value:?} is zero, the slot would never be open")]
-    ZeroLength { slot: usize, value: String },
+    ZeroLength {
+        /// The slot's index in `window.slot`, from 0.
+        slot: usize,
+        /// The value as written.
+        value: String,
+    },
     /// A negative length.
     #[error("window.slot[{slot}].length: {value:?} is negative")]
-    NegativeLength { slot: usize, value: String },
+    NegativeLength {
+        /// The slot's index in `window.slot`, from 0.
+        slot: usize,
+        /// The value as written.
+        value: String,
+    },
     /// A length over 7 days.
     #[error("window.slot[{slot}].length: {value:?} is longer than 7 days")]
-    TooLong { slot: usize, value: String },
+    TooLong {
+        /// The slot's index in `window.slot`, from 0.
+        slot: usize,
+        /// The value as written.
+        value: String,
+    },
     /// Slots without `time_zone`.
     #[error("window.time_zone: required when there are slots (an IANA name like \"Europe/Paris\" or \"UTC\")")]
     MissingTimeZone,
     /// A time zone the tz database does not know.
     #[error("window.time_zone: unknown time zone {name:?}: {reason}")]
-    UnknownTimeZone { name: String, reason: String },
+    UnknownTimeZone {
+        /// The name as written.
+        name: String,
+        /// Why it is refused.
+        reason: String,
+    },
 }
 
 /// One validated slot: the days it starts on, its local start, its elapsed length.
