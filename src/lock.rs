@@ -37,13 +37,7 @@ impl RunLock {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(io)?;
         }
-        let mut file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(path)
-            .map_err(io)?;
+        let mut file = open_own_lock_file(path).map_err(io)?;
         match file.try_lock() {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {
@@ -77,6 +71,38 @@ impl RunLock {
     }
 }
 
+/// Opens (or creates, 0600) the lock file without following a symlink, and only when it is a
+/// regular file of our own: a planted symlink or someone else's file is refused, never
+/// truncated or written.
+fn open_own_lock_file(path: &Path) -> std::io::Result<File> {
+    use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC | libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| match e.raw_os_error() {
+            Some(libc::ELOOP) => std::io::Error::other("is a symbolic link: refused"),
+            _ => e,
+        })?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(std::io::Error::other("not a regular file: refused"));
+    }
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let euid = unsafe { libc::geteuid() };
+    if meta.uid() != euid {
+        return Err(std::io::Error::other(format!(
+            "owned by uid {}, not by us (uid {euid}): refused",
+            meta.uid()
+        )));
+    }
+    Ok(file)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -91,5 +117,36 @@ mod tests {
         assert!(err.to_string().contains(&expected), "{err}");
         drop(first);
         RunLock::acquire(&path).unwrap();
+    }
+
+    #[test]
+    fn a_symlink_at_the_lock_path_is_refused_and_its_target_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("precious");
+        std::fs::write(&target, "keep me").unwrap();
+        let lock = dir.path().join("run.lock");
+        std::os::unix::fs::symlink(&target, &lock).unwrap();
+        let err = RunLock::acquire(&lock).unwrap_err().to_string();
+        assert!(err.contains("symbolic link"), "{err}");
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "keep me");
+    }
+
+    #[test]
+    fn a_fifo_at_the_lock_path_is_refused_without_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let lock = dir.path().join("run.lock");
+        nix::unistd::mkfifo(&lock, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+        let err = RunLock::acquire(&lock).unwrap_err().to_string();
+        assert!(err.contains("not a regular file"), "{err}");
+    }
+
+    #[test]
+    fn a_new_lock_file_is_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let lock = dir.path().join("run.lock");
+        let held = RunLock::acquire(&lock).unwrap();
+        let mode = std::fs::metadata(held.path()).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
     }
 }

@@ -9,9 +9,45 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, before[line_start..].chars().count() + 1)
 }
 
+/// `text` with its control characters (C0, DEL, C1) escaped as `\n`, `\t`, `\r` or
+/// `\u{..}`: a text from a script, a file name or a command's output can then never add lines
+/// to an sd_notify datagram or forge a log line. Other characters pass as they are.
+pub fn escape_controls(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 #[cfg(test)]
 mod tests {
-    use super::line_col;
+    use super::{escape_controls, line_col};
+
+    #[test]
+    fn control_characters_are_escaped_and_nothing_else() {
+        assert_eq!(
+            escape_controls("3/5 4.5.0 after_update: é ✓"),
+            "3/5 4.5.0 after_update: é ✓"
+        );
+        assert_eq!(
+            escape_controls("a\nMAINPID=1\nSTOPPING=1"),
+            "a\\nMAINPID=1\\nSTOPPING=1"
+        );
+        assert_eq!(
+            escape_controls("\t\r\u{0}\u{7f}\u{85}x"),
+            "\\t\\r\\u{0}\\u{7f}\\u{85}x"
+        );
+    }
 
     #[test]
     fn counts_lines_and_characters() {

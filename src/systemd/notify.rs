@@ -39,7 +39,7 @@ impl Notifier {
         let Some(socket) = &self.socket else {
             return;
         };
-        let message: String = states.iter().map(|s| format!("{s}\n")).collect();
+        let message = datagram(states);
         if let Err(e) = send_datagram(socket, message.as_bytes()) {
             tracing::warn!("sd_notify failed: {e}");
         }
@@ -77,6 +77,21 @@ impl Notifier {
     pub fn watchdog_interval(&self) -> Option<Duration> {
         self.watchdog
     }
+}
+
+/// The notification, one `KEY=value` line per state; a STATUS text (which may quote a script,
+/// a path or a command's output) has its control characters escaped, so that it can never add
+/// lines such as `MAINPID=`, `STOPPING=1` or `WATCHDOG=trigger` to the datagram.
+fn datagram(states: &[NotifyState]) -> String {
+    states
+        .iter()
+        .map(|state| match state {
+            NotifyState::Status(text) => {
+                format!("STATUS={}\n", crate::text::escape_controls(text))
+            }
+            state => format!("{state}\n"),
+        })
+        .collect()
 }
 
 /// Sends one datagram to the notify socket (a path, or `@name` in the abstract namespace).
