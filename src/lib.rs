@@ -22,6 +22,7 @@ pub mod policy;
 pub mod procedure;
 pub mod rabbitmq;
 pub mod report;
+pub mod support;
 pub mod systemd;
 mod text;
 pub mod tomlfile;

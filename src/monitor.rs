@@ -28,7 +28,7 @@ use tokio::time::{sleep_until, timeout, timeout_at, Instant};
 
 use crate::config::{CredentialSource, RabbitmqSettings, Settings};
 use crate::rabbitmq::drain::{format_duration, format_rate, group};
-use crate::rabbitmq::management::redact_url;
+use crate::support::url::redact_url;
 use crate::rabbitmq::{
     Baseline, Credentials, DrainMonitor, LiveCounter, LiveError, Management, PollPlan, QueueSample,
     Sample, Settings as DrainSettings, StuckQueue, Tolerance, Verdict, VerdictKind, WatchTarget,

@@ -72,7 +72,7 @@ pub struct WatchTarget {
 impl std::fmt::Debug for WatchTarget {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("WatchTarget")
-            .field("amqp_url", &super::management::redact_url(&self.amqp_url))
+            .field("amqp_url", &crate::support::url::redact_url(&self.amqp_url))
             .field("vhost", &self.vhost)
             .field("selection", &self.selection)
             .field("request_timeout", &self.request_timeout)
@@ -292,7 +292,7 @@ impl Watcher {
             .await
             .unwrap_or_else(|_| {
                 Err(LiveError::Timeout {
-                    url: super::management::redact_url(&target.amqp_url),
+                    url: crate::support::url::redact_url(&target.amqp_url),
                     what: "a poll of the engine queues".into(),
                     after: limit - round,
                 })
