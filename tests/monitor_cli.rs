@@ -11,10 +11,8 @@ use std::time::Duration;
 
 use broker::{Proxy, ProxyMode, VhostGuard, ENGINE_QUEUES, EXCHANGE, MANAGEMENT_ADDR};
 use canopsis_upgrade::config::{Settings, Source};
-use canopsis_upgrade::monitor::{
-    monitor, monitor_target, Criteria, MonitorEnd, MonitorFormat, MonitorOptions,
-};
-use canopsis_upgrade::rabbitmq::{Credentials, Management, WatchTarget};
+use canopsis_upgrade::monitor::{monitor, monitor_target, MonitorEnd, MonitorFormat, MonitorOptions};
+use canopsis_upgrade::rabbitmq::{Credentials, DrainCriteria, Management, WatchTarget};
 use lapin::options::{BasicPublishOptions, QueueDeclareOptions};
 use lapin::types::FieldTable;
 use lapin::BasicProperties;
@@ -470,7 +468,7 @@ async fn a_broker_that_goes_away_is_reported_retried_then_given_up_on() {
     target.request_timeout = Duration::from_secs(1);
     target.retry_budget = Duration::from_secs(4);
     target.retry_every = Duration::from_millis(300);
-    let criteria = Criteria::from_settings(&settings(&vhost, "").rabbitmq);
+    let criteria = DrainCriteria::from_config(&settings(&vhost, "").rabbitmq);
     let out = Shared::default();
     let mut writer = out.clone();
     let options = MonitorOptions {

@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use broker::{Proxy, ProxyMode, VhostGuard, ENGINE_QUEUES, MANAGEMENT_ADDR};
 use canopsis_upgrade::rabbitmq::{
-    Baseline, Credentials, DrainMonitor, LiveCounter, Management, ManagementError, PollPlan,
-    Settings, Tolerance, WatchError, WatchTarget, Watcher,
+    Baseline, Credentials, DrainCriteria, DrainMonitor, LiveCounter, Management, ManagementError,
+    PollPlan, Tolerance, WatchError, WatchTarget, Watcher,
 };
 use tokio::time::Instant;
 
@@ -36,15 +36,16 @@ fn watcher(vhost: &VhostGuard, amqp_addr: &str, management_addr: &str) -> Watche
     Watcher::new(management_via(management_addr), target)
 }
 
-fn settings(timeout: Duration) -> Settings {
-    Settings {
+fn criteria(timeout: Duration) -> DrainCriteria {
+    DrainCriteria {
         tolerance: Tolerance {
             absolute: 50,
             relative: 0.1,
         },
-        hold: 3,
+        hold_samples: 3,
         timeout,
         rate_window: Duration::from_secs(2),
+        ..DrainCriteria::default()
     }
 }
 
@@ -105,12 +106,12 @@ async fn the_return_to_normal_is_declared_only_once_really_drained() {
     // The engines stop: the backlog piles up in Engine_fifo.
     broker::stop_engines(engines).await;
     let observer = broker::Observer::start(&url, Duration::from_millis(20)).await;
-    let settings = settings(Duration::from_secs(60));
-    let tolerance = settings.tolerance;
+    let criteria = criteria(Duration::from_secs(60));
+    let tolerance = criteria.tolerance;
     let min_interval = Duration::from_millis(250);
     let plan = PollPlan::new(min_interval, Duration::from_secs(2));
     let lines = Lines::default();
-    let monitor = DrainMonitor::new(baseline.clone(), settings);
+    let monitor = DrainMonitor::new(baseline.clone(), criteria);
     let sink = lines.sink();
     let watch = tokio::spawn(async move {
         let deadline = Instant::now() + Duration::from_secs(90);
@@ -209,7 +210,7 @@ async fn an_engine_that_never_comes_back_ends_stuck_naming_its_queue() {
     let baseline = watcher.baseline().await.unwrap();
     broker::stop_engines(engines).await;
     let lines = Lines::default();
-    let monitor = DrainMonitor::new(baseline, settings(Duration::from_secs(6)));
+    let monitor = DrainMonitor::new(baseline, criteria(Duration::from_secs(6)));
     let sink = lines.sink();
     let started = Instant::now();
     let watch = tokio::spawn(async move {
@@ -268,7 +269,7 @@ async fn a_broker_that_disappears_ends_the_watch_within_its_retry_budget() {
     watcher = Watcher::new(management_via(&http.addr()), target);
 
     let lines = Lines::default();
-    let monitor = DrainMonitor::new(baseline, settings(Duration::from_secs(60)));
+    let monitor = DrainMonitor::new(baseline, criteria(Duration::from_secs(60)));
     let sink = lines.sink();
     let watch = tokio::spawn(async move {
         let deadline = Instant::now() + Duration::from_secs(60);
@@ -322,7 +323,7 @@ async fn a_short_broker_outage_is_reported_and_survived() {
     let baseline = watcher.baseline().await.unwrap();
     broker::stop_engines(engines).await;
     let lines = Lines::default();
-    let monitor = DrainMonitor::new(baseline, settings(Duration::from_secs(60)));
+    let monitor = DrainMonitor::new(baseline, criteria(Duration::from_secs(60)));
     let sink = lines.sink();
     let watch = tokio::spawn(async move {
         let deadline = Instant::now() + Duration::from_secs(60);

@@ -13,7 +13,7 @@ use crate::canopsis::{self, ApiClient, Auth, BroadcastMessage};
 use crate::config::{CredentialSource, Settings};
 use crate::journal::QueueFigures;
 use crate::rabbitmq::{
-    self, Baseline, DrainMonitor, DrainReport, PollPlan, QueueSample, Tolerance, WatchError,
+    self, Baseline, DrainCriteria, DrainMonitor, DrainReport, PollPlan, QueueSample, WatchError,
     Watcher,
 };
 use crate::version::Version;
@@ -59,7 +59,7 @@ impl<'a> Surroundings<'a> {
         let api = ApiClient::new(&settings.api_url, auth(settings)?, settings.api.timeout)?;
         let watcher = match settings.rabbitmq.enabled {
             true => {
-                let (management, target) = crate::monitor::connection(settings)?;
+                let (management, target) = crate::rabbitmq::connection::from_settings(settings)?;
                 Some(Watcher::new(management, target))
             }
             false => None,
@@ -307,15 +307,7 @@ impl<'a> Surroundings<'a> {
                 })
                 .collect(),
         };
-        let settings = rabbitmq::Settings {
-            tolerance: Tolerance {
-                absolute: r.tolerance,
-                relative: r.tolerance_ratio,
-            },
-            hold: r.hold,
-            timeout: r.drain_timeout,
-            ..Default::default()
-        };
+        let settings = DrainCriteria::from_config(r);
         let monitor = DrainMonitor::new(baseline, settings);
         let deadline = tokio::time::Instant::now() + r.drain_timeout + Duration::from_secs(60);
         let plan = PollPlan::new(Duration::from_millis(500), Duration::from_secs(5));
