@@ -103,8 +103,6 @@ impl MonitorEnd {
     }
 }
 
-/// What the verdicts are based on.
-
 /// What the monitor keeps from one poll to the next, to show each one.
 struct Shown {
     judge: DrainJudge,
