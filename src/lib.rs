@@ -19,6 +19,7 @@ pub mod plan;
 pub mod policy;
 pub mod procedure;
 pub mod rabbitmq;
+pub mod support;
 pub mod systemd;
 mod text;
 pub mod tomlfile;

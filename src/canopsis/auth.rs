@@ -1,9 +1,11 @@
 //! Credentials for the Canopsis API, read from a file or a systemd credential; never printed.
 
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::Deserialize;
+
+use crate::support::credentials::{self, CredentialReadError};
 
 /// A secret string. Its Debug output is redacted and it has no Display.
 #[derive(Clone, PartialEq, Eq)]
@@ -105,14 +107,9 @@ impl fmt::Display for Auth {
 /// Why credentials could not be loaded. Never contains the credential itself.
 #[derive(Debug, thiserror::Error)]
 pub enum CredentialError {
-    /// The file could not be read.
-    #[error("cannot read the Canopsis credential file {}: {cause}", .path.display())]
-    Read {
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        cause: std::io::Error,
-    },
+    /// The file or the systemd credential could not be read.
+    #[error("Canopsis credential: {0}")]
+    Unreadable(CredentialReadError),
     /// The content is not in the expected format.
     #[error("the Canopsis credential {origin} is not a valid {kind} credential: {problem}")]
     Malformed {
@@ -122,21 +119,6 @@ pub enum CredentialError {
         kind: AuthKind,
         /// What is wrong, without quoting the content.
         problem: &'static str,
-    },
-    /// `$CREDENTIALS_DIRECTORY` is not set.
-    #[error(
-        "systemd credential {name:?}: $CREDENTIALS_DIRECTORY is not set \
-         (add LoadCredential={name}:<file> to the unit)"
-    )]
-    NoCredentialsDirectory {
-        /// The credential name.
-        name: String,
-    },
-    /// The credential name is not a plain file name.
-    #[error("{name:?} is not a valid systemd credential name")]
-    BadName {
-        /// The name.
-        name: String,
     },
 }
 
@@ -181,17 +163,15 @@ impl Auth {
 
     /// Reads credentials of the given kind from a file.
     pub fn from_file(path: &Path, kind: AuthKind) -> Result<Self, CredentialError> {
-        let text = std::fs::read_to_string(path).map_err(|cause| CredentialError::Read {
-            path: path.to_owned(),
-            cause,
-        })?;
+        let text = credentials::read_file(path).map_err(CredentialError::Unreadable)?;
         Self::parse(&text, kind, &path.display().to_string())
     }
 
     /// Reads credentials from the systemd credential `name` ($CREDENTIALS_DIRECTORY/name).
     pub fn from_systemd_credential(name: &str, kind: AuthKind) -> Result<Self, CredentialError> {
-        let dir = std::env::var_os("CREDENTIALS_DIRECTORY").map(PathBuf::from);
-        Self::from_credentials_directory(dir.as_deref(), name, kind)
+        let path =
+            credentials::systemd_credential_path(name).map_err(CredentialError::Unreadable)?;
+        Self::from_file(&path, kind)
     }
 
     /// Reads the credential `name` from a credentials directory, if there is one.
@@ -200,15 +180,9 @@ impl Auth {
         name: &str,
         kind: AuthKind,
     ) -> Result<Self, CredentialError> {
-        if name.is_empty() || name == "." || name == ".." || name.contains('/') {
-            return Err(CredentialError::BadName {
-                name: name.to_owned(),
-            });
-        }
-        let dir = dir.ok_or_else(|| CredentialError::NoCredentialsDirectory {
-            name: name.to_owned(),
-        })?;
-        Self::from_file(&dir.join(name), kind)
+        let path =
+            credentials::credential_path_in(dir, name).map_err(CredentialError::Unreadable)?;
+        Self::from_file(&path, kind)
     }
 
     /// The kind of credentials, if any.
@@ -315,7 +289,9 @@ mod tests {
         assert!(unset.contains("CREDENTIALS_DIRECTORY"), "{unset}");
         assert!(matches!(
             Auth::from_credentials_directory(Some(dir.path()), "../x", AuthKind::Basic),
-            Err(CredentialError::BadName { .. })
+            Err(CredentialError::Unreadable(
+                CredentialReadError::BadName { .. }
+            ))
         ));
     }
 }

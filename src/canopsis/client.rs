@@ -15,6 +15,7 @@ use serde_json::{json, Value};
 use super::auth::{Auth, Secret};
 use super::color::validate_color;
 use super::error::{describe_error_body, ApiError};
+use crate::support::url::redact_url;
 use crate::version::{Version, VersionError};
 
 /// What `GET /api/v4/app-info` says about the installation.
@@ -148,15 +149,15 @@ impl std::fmt::Debug for ApiClient {
     }
 }
 
-/// One HTTP answer, whatever its status.
-struct Answer {
+/// One HTTP response of the API, whatever its status.
+struct ApiResponse {
     method: &'static str,
     url: String,
     status: StatusCode,
     body: String,
 }
 
-impl Answer {
+impl ApiResponse {
     fn is(&self, status: StatusCode) -> bool {
         self.status == status
     }
@@ -164,7 +165,7 @@ impl Answer {
     /// The error this non-success answer means.
     fn into_error(self, auth: &Auth) -> ApiError {
         let (message, fields) = describe_error_body(&self.body);
-        let Answer { method, url, .. } = self;
+        let ApiResponse { method, url, .. } = self;
         match self.status {
             StatusCode::UNAUTHORIZED => ApiError::Unauthorized {
                 method,
@@ -238,7 +239,7 @@ impl ApiClient {
     /// gives up after `timeout`. Credentials in the URL are refused: use a credential file.
     pub fn new(base_url: &str, auth: Auth, timeout: Duration) -> Result<Self, ApiError> {
         let invalid = |reason| ApiError::InvalidUrl {
-            url: redact_userinfo(base_url),
+            url: redact_url(base_url),
             reason,
         };
         let base = Url::parse(base_url.trim()).map_err(|_| invalid("not a URL"))?;
@@ -380,38 +381,37 @@ impl ApiClient {
 
     /// The broadcast message `id`, or `None` when there is none.
     pub async fn get_broadcast(&self, id: &str) -> Result<Option<StoredBroadcast>, ApiError> {
-        check_id(id)?;
-        let answer = self
-            .call(
-                Method::GET,
-                &["broadcast-message", id],
-                &[],
-                None,
-                Access::Authenticated,
-            )
-            .await?;
-        if answer.is(StatusCode::NOT_FOUND) {
+        let Some(answer) = self.existing_broadcast(Method::GET, id).await? else {
             return Ok(None);
-        }
+        };
         stored(&answer.success(&self.auth)?).map(Some)
     }
 
     /// Deletes the broadcast message `id`; `false` when there was none (deleting is idempotent).
     pub async fn delete_broadcast(&self, id: &str) -> Result<bool, ApiError> {
+        let Some(answer) = self.existing_broadcast(Method::DELETE, id).await? else {
+            return Ok(false);
+        };
+        answer.success(&self.auth).map(|_| true)
+    }
+
+    /// `method` on the broadcast message `id`; `None` when there is none (404).
+    async fn existing_broadcast(
+        &self,
+        method: Method,
+        id: &str,
+    ) -> Result<Option<ApiResponse>, ApiError> {
         check_id(id)?;
         let answer = self
             .call(
-                Method::DELETE,
+                method,
                 &["broadcast-message", id],
                 &[],
                 None,
                 Access::Authenticated,
             )
             .await?;
-        if answer.is(StatusCode::NOT_FOUND) {
-            return Ok(false);
-        }
-        answer.success(&self.auth).map(|_| true)
+        Ok((!answer.is(StatusCode::NOT_FOUND)).then_some(answer))
     }
 
     /// Every broadcast message, all pages read.
@@ -523,7 +523,7 @@ impl ApiClient {
         Err(answer.into_error(&self.auth))
     }
 
-    async fn post_broadcast(&self, message: &BroadcastMessage) -> Result<Answer, ApiError> {
+    async fn post_broadcast(&self, message: &BroadcastMessage) -> Result<ApiResponse, ApiError> {
         self.call(
             Method::POST,
             &["broadcast-message"],
@@ -556,7 +556,7 @@ impl ApiClient {
         query: &[(&str, String)],
         body: Option<&Value>,
         access: Access,
-    ) -> Result<Answer, ApiError> {
+    ) -> Result<ApiResponse, ApiError> {
         let url = self.url(segments, query);
         if access == Access::Public {
             let answer = self.send(&method, &url, body, None, false).await?;
@@ -635,7 +635,7 @@ impl ApiClient {
         body: Option<&Value>,
         token: Option<&Secret>,
         authenticated: bool,
-    ) -> Result<Answer, ApiError> {
+    ) -> Result<ApiResponse, ApiError> {
         let name = method_name(method);
         let mut request = self.http.request(method.clone(), url.clone());
         if let Some(body) = body {
@@ -670,7 +670,7 @@ impl ApiClient {
             status = status.as_u16(),
             "Canopsis API call"
         );
-        Ok(Answer {
+        Ok(ApiResponse {
             method: name,
             url: url.to_string(),
             status,
@@ -726,19 +726,6 @@ fn error_chain(error: &dyn std::error::Error) -> String {
     parts.join(": ")
 }
 
-/// A URL as text with any `user:password@` replaced, for error messages.
-fn redact_userinfo(url: &str) -> String {
-    let Some(scheme_end) = url.find("://") else {
-        return url.to_owned();
-    };
-    let rest = &url[scheme_end + 3..];
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    match rest[..authority_end].rfind('@') {
-        Some(at) => format!("{}<redacted>@{}", &url[..scheme_end + 3], &rest[at + 1..]),
-        None => url.to_owned(),
-    }
-}
-
 fn check_id(id: &str) -> Result<(), ApiError> {
     if id.trim().is_empty() {
         return Err(ApiError::InvalidRequest(
@@ -756,12 +743,12 @@ fn says_id_exists(body: &str) -> bool {
         .is_some_and(|m| m.to_lowercase().contains("exist"))
 }
 
-fn stored(answer: &Answer) -> Result<StoredBroadcast, ApiError> {
+fn stored(answer: &ApiResponse) -> Result<StoredBroadcast, ApiError> {
     let value: Value = answer.json(STORED)?;
     stored_value(answer, value)
 }
 
-fn stored_value(answer: &Answer, value: Value) -> Result<StoredBroadcast, ApiError> {
+fn stored_value(answer: &ApiResponse, value: Value) -> Result<StoredBroadcast, ApiError> {
     #[derive(Deserialize)]
     struct Wire {
         #[serde(rename = "_id")]
@@ -879,10 +866,7 @@ mod tests {
         );
         assert!(ApiClient::new("localhost:8082", Auth::None, Duration::from_secs(1)).is_err());
         assert!(ApiClient::new("ftp://x", Auth::None, Duration::from_secs(1)).is_err());
-        assert_eq!(
-            redact_userinfo("https://a:b@h/p@q"),
-            "https://<redacted>@h/p@q"
-        );
+        assert_eq!(redact_url("https://a:b@h/p@q"), "https://a:***@h/p@q");
     }
 
     #[test]

@@ -6,6 +6,10 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
+use super::rate::RateSmoother;
+use crate::config::RabbitmqSettings;
+use crate::journal::QueueFigures;
+
 /// The live figures of one queue: ready messages and consumers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct QueueSample {
@@ -15,11 +19,43 @@ pub struct QueueSample {
     pub consumers: u32,
 }
 
+// The journal keeps a queue's figures in a type of its own (its serialized format is the
+// journal's): converting is one call.
+impl From<QueueFigures> for QueueSample {
+    fn from(f: QueueFigures) -> Self {
+        Self {
+            messages: f.messages,
+            consumers: f.consumers,
+        }
+    }
+}
+
+impl From<QueueSample> for QueueFigures {
+    fn from(q: QueueSample) -> Self {
+        Self {
+            messages: q.messages,
+            consumers: q.consumers,
+        }
+    }
+}
+
 /// The engine queues as they were just before the engines stopped.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Baseline {
     /// Figures by queue name.
     pub queues: BTreeMap<String, QueueSample>,
+}
+
+impl From<&BTreeMap<String, QueueFigures>> for Baseline {
+    /// The baseline the journal kept.
+    fn from(figures: &BTreeMap<String, QueueFigures>) -> Self {
+        Self {
+            queues: figures
+                .iter()
+                .map(|(n, f)| (n.clone(), (*f).into()))
+                .collect(),
+        }
+    }
 }
 
 /// One poll of the engine queues; a queue absent from `queues` is missing from the broker.
@@ -58,27 +94,48 @@ impl Default for Tolerance {
     }
 }
 
-/// What "back to normal" means, and how long to wait for it.
+/// What "back to normal" means, and how long to wait for it: the drain criteria of
+/// `[rabbitmq]`, for the daemon's watch and the `monitor` command alike.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Settings {
+pub struct DrainCriteria {
     /// How close to its baseline a queue must be.
     pub tolerance: Tolerance,
     /// How many consecutive samples must all be normal (at least 1).
-    pub hold: u32,
+    pub hold_samples: u32,
     /// From the first sample: when the queues that have not drained are declared stuck.
     pub timeout: Duration,
-    /// Time constant of the rate smoothing (an exponential average that accounts for the
-    /// actual spacing of samples, which varies with adaptive polling).
+    /// Time constant of the rate smoothing (see [`RateSmoother`]).
     pub rate_window: Duration,
+    /// A queue deeper than this before the upgrade is abnormal (and, for `monitor`, not taken
+    /// as its own baseline at start).
+    pub abnormal_backlog: u64,
 }
 
-impl Default for Settings {
+impl Default for DrainCriteria {
     fn default() -> Self {
         Self {
             tolerance: Tolerance::default(),
-            hold: 3,
+            hold_samples: 3,
             timeout: Duration::from_secs(30 * 60),
             rate_window: Duration::from_secs(3),
+            abnormal_backlog: 10_000,
+        }
+    }
+}
+
+impl DrainCriteria {
+    /// From `[rabbitmq]`: tolerance, tolerance_ratio, hold, drain_timeout, abnormal_backlog
+    /// (the rate window is not configurable).
+    pub fn from_config(rabbitmq: &RabbitmqSettings) -> Self {
+        Self {
+            tolerance: Tolerance {
+                absolute: rabbitmq.tolerance,
+                relative: rabbitmq.tolerance_ratio,
+            },
+            hold_samples: rabbitmq.hold,
+            timeout: rabbitmq.drain_timeout,
+            abnormal_backlog: rabbitmq.abnormal_backlog,
+            ..Self::default()
         }
     }
 }
@@ -233,15 +290,27 @@ impl fmt::Display for Verdict {
     }
 }
 
+/// One sample against the baseline.
+#[derive(Debug, Default)]
+struct Comparison {
+    /// Messages above the baseline, summed.
+    left: u64,
+    /// Messages in all.
+    total: u64,
+    /// Queues that had consumers and have none.
+    waiting: Vec<String>,
+    /// Queues not normal, with their figures.
+    not_normal: Vec<StuckQueue>,
+}
+
 /// Turns samples into verdicts; see [`Verdict`] for the rules.
 #[derive(Debug, Clone)]
 pub struct DrainMonitor {
     baseline: Baseline,
-    settings: Settings,
+    criteria: DrainCriteria,
     first_at: Option<Duration>,
     restart: Option<(Duration, u64)>,
-    last: Option<(Duration, u64)>,
-    rate: Option<f64>,
+    rate: RateSmoother,
     peak: u64,
     held: u32,
     samples: u64,
@@ -251,17 +320,16 @@ pub struct DrainMonitor {
 
 impl DrainMonitor {
     /// A monitor comparing samples with `baseline`.
-    pub fn new(baseline: Baseline, settings: Settings) -> Self {
+    pub fn new(baseline: Baseline, criteria: DrainCriteria) -> Self {
         Self {
             baseline,
-            settings: Settings {
-                hold: settings.hold.max(1),
-                ..settings
+            criteria: DrainCriteria {
+                hold_samples: criteria.hold_samples.max(1),
+                ..criteria
             },
             first_at: None,
             restart: None,
-            last: None,
-            rate: None,
+            rate: RateSmoother::new(criteria.rate_window),
             peak: 0,
             held: 0,
             samples: 0,
@@ -275,9 +343,9 @@ impl DrainMonitor {
         &self.baseline
     }
 
-    /// Its settings.
-    pub fn settings(&self) -> &Settings {
-        &self.settings
+    /// Its criteria.
+    pub fn criteria(&self) -> &DrainCriteria {
+        &self.criteria
     }
 
     /// Takes one sample into account. Once the verdict is final, later samples change nothing.
@@ -288,41 +356,14 @@ impl DrainMonitor {
         self.samples += 1;
         let at = sample.at;
         let first_at = *self.first_at.get_or_insert(at);
+        let Comparison {
+            left,
+            total,
+            waiting,
+            not_normal,
+        } = self.compare(&sample);
 
-        let mut names: Vec<&String> = self.baseline.queues.keys().collect();
-        names.extend(
-            sample
-                .queues
-                .keys()
-                .filter(|n| !self.baseline.queues.contains_key(*n)),
-        );
-        let mut left = 0u64;
-        let mut total = 0u64;
-        let mut waiting = Vec::new();
-        let mut not_normal = Vec::new();
-        for name in names {
-            let base = self.baseline.queues.get(name).copied().unwrap_or_default();
-            let now = sample.queues.get(name);
-            let current = now.copied().unwrap_or_default();
-            let excess = current.messages.saturating_sub(base.messages);
-            left = left.saturating_add(excess);
-            total = total.saturating_add(current.messages);
-            if base.consumers > 0 && current.consumers == 0 {
-                waiting.push(name.clone());
-            }
-            let depth_ok = excess <= self.settings.tolerance.allowed(base.messages);
-            let consumers_ok = current.consumers >= base.consumers;
-            if !(depth_ok && consumers_ok) || (now.is_none() && base.consumers > 0) {
-                not_normal.push(StuckQueue {
-                    name: name.clone(),
-                    messages: current.messages,
-                    consumers: current.consumers,
-                    missing: now.is_none(),
-                });
-            }
-        }
-
-        self.update_rate(at, total);
+        self.rate.observe(at, total);
         self.peak = self.peak.max(left);
         if waiting.is_empty() && self.restart.is_none() {
             self.restart = Some((at, left));
@@ -332,9 +373,9 @@ impl DrainMonitor {
         } else {
             0
         };
-        let rate_per_s = self.rate.unwrap_or(0.0);
+        let rate_per_s = self.rate.rate_per_s().unwrap_or(0.0);
 
-        let verdict = if self.held >= self.settings.hold {
+        let verdict = if self.held >= self.criteria.hold_samples {
             let (restart_at, left_at_restart) = self.restart.unwrap_or((at, left));
             let drain_time = at.saturating_sub(restart_at);
             self.drained = Some((drain_time, left_at_restart.saturating_sub(left)));
@@ -342,7 +383,7 @@ impl DrainMonitor {
                 drain_time,
                 peak: self.peak,
             }
-        } else if self.held == 0 && at.saturating_sub(first_at) >= self.settings.timeout {
+        } else if self.held == 0 && at.saturating_sub(first_at) >= self.criteria.timeout {
             Verdict::Stuck { queues: not_normal }
         } else if !waiting.is_empty() {
             Verdict::WaitingForConsumers {
@@ -362,27 +403,39 @@ impl DrainMonitor {
         verdict
     }
 
-    fn update_rate(&mut self, at: Duration, total: u64) {
-        if let Some((last_at, last_total)) = self.last {
-            if at <= last_at {
-                return;
+    /// The sample against the baseline, queue by queue (the baseline's queues, then any other
+    /// the sample has, counted from zero).
+    fn compare(&self, sample: &Sample) -> Comparison {
+        let mut names: Vec<&String> = self.baseline.queues.keys().collect();
+        names.extend(
+            sample
+                .queues
+                .keys()
+                .filter(|n| !self.baseline.queues.contains_key(*n)),
+        );
+        let mut c = Comparison::default();
+        for name in names {
+            let base = self.baseline.queues.get(name).copied().unwrap_or_default();
+            let now = sample.queues.get(name);
+            let current = now.copied().unwrap_or_default();
+            let excess = current.messages.saturating_sub(base.messages);
+            c.left = c.left.saturating_add(excess);
+            c.total = c.total.saturating_add(current.messages);
+            if base.consumers > 0 && current.consumers == 0 {
+                c.waiting.push(name.clone());
             }
-            let dt = (at - last_at).as_secs_f64();
-            let instant = (total as f64 - last_total as f64) / dt;
-            self.rate = Some(match self.rate {
-                None => instant,
-                Some(rate) => {
-                    let window = self.settings.rate_window.as_secs_f64();
-                    let alpha = if window > 0.0 {
-                        1.0 - (-dt / window).exp()
-                    } else {
-                        1.0
-                    };
-                    rate + alpha * (instant - rate)
-                }
-            });
+            let depth_ok = excess <= self.criteria.tolerance.allowed(base.messages);
+            let consumers_ok = current.consumers >= base.consumers;
+            if !(depth_ok && consumers_ok) || (now.is_none() && base.consumers > 0) {
+                c.not_normal.push(StuckQueue {
+                    name: name.clone(),
+                    messages: current.messages,
+                    consumers: current.consumers,
+                    missing: now.is_none(),
+                });
+            }
         }
-        self.last = Some((at, total));
+        c
     }
 
     /// The last verdict, if any sample was observed.
@@ -395,7 +448,10 @@ impl DrainMonitor {
         match &self.verdict {
             None => "waiting for the first sample".to_owned(),
             Some(verdict @ Verdict::Draining { held, .. }) if *held > 0 => {
-                format!("{verdict}, within tolerance {held}/{}", self.settings.hold)
+                format!(
+                    "{verdict}, within tolerance {held}/{}",
+                    self.criteria.hold_samples
+                )
             }
             Some(verdict) => verdict.to_string(),
         }
@@ -408,7 +464,7 @@ impl DrainMonitor {
 
     /// The current smoothed rate of change of the engine queues' depth, messages per second.
     pub fn rate_per_s(&self) -> Option<f64> {
-        self.rate
+        self.rate.rate_per_s()
     }
 
     /// How many samples were observed.
@@ -594,7 +650,8 @@ pub fn group(n: u64) -> String {
     out
 }
 
-fn plural(n: u64, word: &str) -> String {
+/// `n` `word`s, digits grouped: "1 message", "12 345 messages".
+pub(crate) fn plural(n: u64, word: &str) -> String {
     if n == 1 {
         format!("1 {word}")
     } else {
@@ -676,15 +733,16 @@ mod tests {
         }
     }
 
-    fn settings() -> Settings {
-        Settings {
+    fn settings() -> DrainCriteria {
+        DrainCriteria {
             tolerance: Tolerance {
                 absolute: 100,
                 relative: 0.1,
             },
-            hold: 3,
+            hold_samples: 3,
             timeout: Duration::from_secs(600),
             rate_window: Duration::from_secs(2),
+            abnormal_backlog: 10_000,
         }
     }
 
@@ -759,7 +817,7 @@ mod tests {
 
     #[test]
     fn a_consumer_that_never_comes_back_is_stuck_after_the_timeout() {
-        let settings = Settings {
+        let settings = DrainCriteria {
             timeout: Duration::from_secs(10),
             ..settings()
         };
@@ -802,7 +860,7 @@ mod tests {
 
     #[test]
     fn a_missing_queue_is_waited_for_then_reported_missing() {
-        let settings = Settings {
+        let settings = DrainCriteria {
             timeout: Duration::from_secs(2),
             ..settings()
         };
@@ -888,8 +946,8 @@ mod tests {
             at: Duration::from_millis(at_ms),
             queues: [("Engine_fifo".to_owned(), figures(messages, 1))].into(),
         };
-        let settings = Settings {
-            hold: 1_000,
+        let settings = DrainCriteria {
+            hold_samples: 1_000,
             ..settings()
         };
         // A steady -1 000/s with jitter of +-300 messages per sample.
@@ -941,12 +999,12 @@ mod tests {
             .into(),
         };
         // Only a relative tolerance: 10 % of nothing is nothing, the queue must be empty.
-        let settings = Settings {
+        let settings = DrainCriteria {
             tolerance: Tolerance {
                 absolute: 0,
                 relative: 0.1,
             },
-            hold: 2,
+            hold_samples: 2,
             ..settings()
         };
         let mut monitor = DrainMonitor::new(base, settings);
@@ -1002,7 +1060,7 @@ mod tests {
 
     #[test]
     fn the_timeout_waits_for_a_hold_in_progress() {
-        let settings = Settings {
+        let settings = DrainCriteria {
             timeout: Duration::from_secs(1),
             ..settings()
         };
@@ -1173,5 +1231,22 @@ mod tests {
         assert!(seen.iter().all(|d| *d >= plan.min() && *d <= plan.max()));
         assert_eq!(*seen.last().unwrap(), Duration::from_secs(3));
         assert_eq!(seen[1], Duration::from_millis(600));
+    }
+
+    #[test]
+    fn criteria_come_from_the_rabbitmq_section() {
+        let s = crate::config::Settings::from_sources(&[crate::config::Source {
+            file: "/etc/canopsis-upgrade/config.toml".into(),
+            text: "[rabbitmq]\ntolerance = 7\ntolerance_ratio = 0.5\nhold = 4\n\
+                   drain_timeout = \"90s\"\nabnormal_backlog = 123\n"
+                .into(),
+        }])
+        .unwrap();
+        let c = DrainCriteria::from_config(&s.rabbitmq);
+        assert_eq!(c.abnormal_backlog, 123);
+        assert_eq!(c.tolerance.absolute, 7);
+        assert_eq!(c.tolerance.relative, 0.5);
+        assert_eq!(c.hold_samples, 4);
+        assert_eq!(c.timeout, Duration::from_secs(90));
     }
 }

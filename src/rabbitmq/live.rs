@@ -12,7 +12,7 @@ use lapin::{Channel, Connection, ConnectionProperties, ErrorKind};
 use tokio::time::timeout;
 
 use super::drain::QueueSample;
-use super::management::redact_url;
+use crate::support::url::redact_url;
 
 /// A live count that failed. Shows the URL without its password.
 #[derive(Debug, Clone, thiserror::Error)]

@@ -6,7 +6,7 @@
 //! `message_stats`, a fresh queue not even `messages`, and `queue_totals` may be `{}`.
 
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
@@ -14,6 +14,8 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
 use super::drain::QueueSample;
+use crate::support::credentials::{self, CredentialReadError};
+use crate::support::url::redact_url;
 
 /// The columns asked for in queue listings.
 pub const QUEUE_COLUMNS: &str = "name,messages,messages_ready,messages_unacknowledged,consumers,\
@@ -45,34 +47,14 @@ impl fmt::Debug for Credentials {
 /// Credentials that could not be loaded. Never quotes what it read.
 #[derive(Debug, thiserror::Error)]
 pub enum CredentialsError {
-    /// The file could not be read.
-    #[error("cannot read the RabbitMQ credentials in {}: {source}", path.display())]
-    Read {
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        source: std::io::Error,
-    },
+    /// The file or the systemd credential could not be read.
+    #[error("RabbitMQ credentials: {0}")]
+    Unreadable(CredentialReadError),
     /// The text is not one line `user:password`.
     #[error("RabbitMQ credentials in {origin}: expected one line `user:password`")]
     Malformed {
         /// Where it came from.
         origin: String,
-    },
-    /// No $CREDENTIALS_DIRECTORY: the unit does not pass the credential.
-    #[error(
-        "systemd credential {name}: $CREDENTIALS_DIRECTORY is not set \
-         (is LoadCredential={name}:... in the unit?)"
-    )]
-    NoCredentialsDirectory {
-        /// The credential's name.
-        name: String,
-    },
-    /// A credential name must be a plain file name.
-    #[error("systemd credential name {name:?} is not a plain file name")]
-    BadName {
-        /// The name.
-        name: String,
     },
 }
 
@@ -98,13 +80,18 @@ impl Credentials {
     /// Parses one line `user:password` (a final newline is allowed; the password may contain
     /// `:`); `origin` names the source in errors.
     pub fn parse(text: &str, origin: &str) -> Result<Self, CredentialsError> {
-        let malformed = || CredentialsError::Malformed {
-            origin: origin.to_owned(),
-        };
         let line = text
             .strip_suffix('\n')
             .map(|l| l.strip_suffix('\r').unwrap_or(l))
             .unwrap_or(text);
+        Self::parse_line(line, origin)
+    }
+
+    /// Parses `user:password`, which holds no line break.
+    fn parse_line(line: &str, origin: &str) -> Result<Self, CredentialsError> {
+        let malformed = || CredentialsError::Malformed {
+            origin: origin.to_owned(),
+        };
         if line.contains(['\n', '\r']) {
             return Err(malformed());
         }
@@ -116,32 +103,23 @@ impl Credentials {
 
     /// Reads a file holding one line `user:password`.
     pub fn from_file(path: &Path) -> Result<Self, CredentialsError> {
-        let text = std::fs::read_to_string(path).map_err(|source| CredentialsError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
-        Self::parse(&text, &path.display().to_string())
+        let text = credentials::read_file(path).map_err(CredentialsError::Unreadable)?;
+        Self::parse_line(&text, &path.display().to_string())
     }
 
     /// Reads the systemd credential `name` (`LoadCredential=name:...` in the unit) from
     /// `$CREDENTIALS_DIRECTORY`.
     pub fn from_systemd_credential(name: &str) -> Result<Self, CredentialsError> {
-        let dir = std::env::var_os("CREDENTIALS_DIRECTORY").ok_or_else(|| {
-            CredentialsError::NoCredentialsDirectory {
-                name: name.to_owned(),
-            }
-        })?;
-        Self::from_credentials_directory(Path::new(&dir), name)
+        let path =
+            credentials::systemd_credential_path(name).map_err(CredentialsError::Unreadable)?;
+        Self::from_file(&path)
     }
 
     /// Reads the credential `name` from a credentials directory.
     pub fn from_credentials_directory(dir: &Path, name: &str) -> Result<Self, CredentialsError> {
-        if name.is_empty() || name == "." || name == ".." || name.contains('/') {
-            return Err(CredentialsError::BadName {
-                name: name.to_owned(),
-            });
-        }
-        Self::from_file(&dir.join(name))
+        let path = credentials::credential_path_in(Some(dir), name)
+            .map_err(CredentialsError::Unreadable)?;
+        Self::from_file(&path)
     }
 }
 
@@ -205,41 +183,33 @@ fn reason_suffix(reason: &Option<String>) -> String {
 
 /// A rate sub-object: `{"rate": 12.5}`.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
 pub struct RateDetails {
     /// Per second.
-    #[serde(default)]
     pub rate: Option<f64>,
 }
 
 /// Message counters and their rates; every field may be absent (idle objects omit them).
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
 pub struct MessageStats {
     /// Messages published.
-    #[serde(default)]
     pub publish: Option<u64>,
     /// Their rate.
-    #[serde(default)]
     pub publish_details: Option<RateDetails>,
     /// Messages delivered (consumers, with ack).
-    #[serde(default)]
     pub deliver: Option<u64>,
     /// Their rate.
-    #[serde(default)]
     pub deliver_details: Option<RateDetails>,
     /// Messages delivered or fetched, in any mode.
-    #[serde(default)]
     pub deliver_get: Option<u64>,
     /// Their rate.
-    #[serde(default)]
     pub deliver_get_details: Option<RateDetails>,
     /// Messages acknowledged.
-    #[serde(default)]
     pub ack: Option<u64>,
     /// Their rate.
-    #[serde(default)]
     pub ack_details: Option<RateDetails>,
     /// Messages redelivered.
-    #[serde(default)]
     pub redeliver: Option<u64>,
 }
 
@@ -270,30 +240,23 @@ impl MessageStats {
 
 /// One queue of `GET /api/queues/{vhost}`.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
 pub struct QueueInfo {
     /// The queue's name.
-    #[serde(default)]
     pub name: String,
     /// Ready plus unacknowledged messages.
-    #[serde(default)]
     pub messages: Option<u64>,
     /// Messages ready for delivery.
-    #[serde(default)]
     pub messages_ready: Option<u64>,
     /// Messages delivered, not yet acknowledged.
-    #[serde(default)]
     pub messages_unacknowledged: Option<u64>,
     /// Consumers attached.
-    #[serde(default)]
     pub consumers: Option<u32>,
     /// Counters and rates (absent on idle queues).
-    #[serde(default)]
     pub message_stats: Option<MessageStats>,
     /// Owned by one connection.
-    #[serde(default)]
     pub exclusive: Option<bool>,
     /// Deleted with its last consumer.
-    #[serde(default)]
     pub auto_delete: Option<bool>,
 }
 
@@ -323,55 +286,45 @@ impl QueueInfo {
 
 /// `queue_totals` of the overview (may be `{}`).
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
 pub struct QueueTotals {
     /// Ready plus unacknowledged messages, every visible queue.
-    #[serde(default)]
     pub messages: Option<u64>,
     /// Ready messages.
-    #[serde(default)]
     pub messages_ready: Option<u64>,
     /// Unacknowledged messages.
-    #[serde(default)]
     pub messages_unacknowledged: Option<u64>,
 }
 
 /// `object_totals` of the overview.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
 pub struct ObjectTotals {
     /// Open connections.
-    #[serde(default)]
     pub connections: Option<u64>,
     /// Open channels.
-    #[serde(default)]
     pub channels: Option<u64>,
     /// Queues.
-    #[serde(default)]
     pub queues: Option<u64>,
     /// Consumers.
-    #[serde(default)]
     pub consumers: Option<u64>,
 }
 
 /// `GET /api/overview` (what the user may see).
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
 pub struct Overview {
     /// The management plugin's version.
-    #[serde(default)]
     pub management_version: Option<String>,
     /// The broker's version.
-    #[serde(default)]
     pub rabbitmq_version: Option<String>,
     /// The cluster's name.
-    #[serde(default)]
     pub cluster_name: Option<String>,
     /// Message totals.
-    #[serde(default)]
     pub queue_totals: Option<QueueTotals>,
     /// Broker-wide counters and rates.
-    #[serde(default)]
     pub message_stats: Option<MessageStats>,
     /// Object counts.
-    #[serde(default)]
     pub object_totals: Option<ObjectTotals>,
 }
 
@@ -543,20 +496,6 @@ pub fn encode_segment(name: &str) -> String {
     utf8_percent_encode(name, SEGMENT).to_string()
 }
 
-/// The URL with its password replaced by `***` (the whole URL hidden when unparsable, since a
-/// password may be anywhere in it).
-pub fn redact_url(url: &str) -> String {
-    match reqwest::Url::parse(url) {
-        Ok(mut parsed) => {
-            if parsed.password().is_some() {
-                let _ = parsed.set_password(Some("***"));
-            }
-            parsed.to_string()
-        }
-        Err(_) => "<unparsable URL>".to_owned(),
-    }
-}
-
 /// An error and its sources, without the request URL.
 fn error_chain(err: &reqwest::Error) -> String {
     let mut text = String::new();
@@ -694,11 +633,6 @@ mod tests {
         )
         .unwrap_err();
         assert!(!err.to_string().contains("s3cret"), "{err}");
-        assert_eq!(
-            redact_url("amqp://u:s3cret@h:5672/canopsis"),
-            "amqp://u:***@h:5672/canopsis"
-        );
-        assert_eq!(redact_url("::s3cret"), "<unparsable URL>");
     }
 
     #[test]
@@ -739,6 +673,9 @@ mod tests {
         let err = Credentials::from_credentials_directory(dir.path(), "missing").unwrap_err();
         assert!(err.to_string().contains("missing"), "{err}");
         let err = Credentials::from_credentials_directory(dir.path(), "../etc").unwrap_err();
-        assert!(matches!(err, CredentialsError::BadName { .. }));
+        assert!(matches!(
+            err,
+            CredentialsError::Unreadable(CredentialReadError::BadName { .. })
+        ));
     }
 }

@@ -1,12 +1,13 @@
 //! The drain watch: finds the engine queues through the management API, polls their live
-//! figures over AMQP on the [`PollPlan`]'s schedule, feeds the [`DrainMonitor`] and reports a
-//! status line per sample, until the verdict. A broker that goes away is retried within a
-//! budget, then given up on; every await is under a timeout, so it never hangs.
+//! figures (with the [`Poller`]) on the [`PollPlan`]'s schedule, feeds the [`DrainMonitor`] and
+//! reports a status line per sample, until the verdict. A broker that goes away is retried
+//! within a budget, then given up on; every await is under a timeout, so it never hangs.
 
 use std::collections::BTreeMap;
+use std::convert::Infallible;
 use std::time::Duration;
 
-use tokio::time::{sleep_until, Instant};
+use tokio::time::Instant;
 
 use super::drain::{
     format_duration, preflight_check, AbnormalBacklog, Baseline, DrainMonitor, PollPlan,
@@ -14,6 +15,7 @@ use super::drain::{
 };
 use super::live::{LiveCounter, LiveError};
 use super::management::{Management, ManagementError, QueueInfo};
+use super::poller::{BrokerEvent, PollEnd, Poller};
 
 /// Which queues of the vhost are engine queues: durable ones whose names start with one of the
 /// prefixes (exclusive and auto-delete queues die with their connection and are skipped).
@@ -72,7 +74,7 @@ pub struct WatchTarget {
 impl std::fmt::Debug for WatchTarget {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("WatchTarget")
-            .field("amqp_url", &super::management::redact_url(&self.amqp_url))
+            .field("amqp_url", &crate::support::url::redact_url(&self.amqp_url))
             .field("vhost", &self.vhost)
             .field("selection", &self.selection)
             .field("request_timeout", &self.request_timeout)
@@ -147,6 +149,12 @@ pub enum WatchError {
     /// Queues did not return to normal before the monitor's timeout.
     #[error("the backlog did not drain: {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
     Stuck(Vec<StuckQueue>),
+    /// The management API did not list the queues in time.
+    #[error("RabbitMQ management API: no list of queues within {}", format_duration(*after))]
+    DiscoveryTimeout {
+        /// How long it was given.
+        after: Duration,
+    },
     /// The deadline passed before any verdict.
     #[error("no drain verdict after {} (deadline); last: {last}", format_duration(*elapsed))]
     Deadline {
@@ -228,10 +236,56 @@ impl Watcher {
         deadline: Instant,
     ) -> Result<DrainReport, WatchError> {
         let start = Instant::now();
+        let queues = self
+            .drain_queues(monitor.baseline(), deadline, &mut on_status)
+            .await?;
+        let mut poller = Poller::new(self, queues).with_deadline(deadline);
+        let mut next = start;
+        loop {
+            let mut tell = |event: BrokerEvent| {
+                on_status(&event.to_string());
+                Ok::<(), Infallible>(())
+            };
+            let (round, figures) = match poller.next_sample(next, &mut tell).await {
+                Ok(sample) => sample,
+                Err(end) => return Err(watch_ended(end, start, &monitor)),
+            };
+            let verdict = monitor.observe(Sample {
+                at: round - start,
+                queues: figures,
+            });
+            on_status(&monitor.status_line());
+            match verdict {
+                Verdict::Normal { drain_time, .. } => {
+                    // The discovery, then the poller's.
+                    let requests = 1 + poller.requests();
+                    let outages = poller.outages();
+                    poller.close().await;
+                    let report = DrainReport::new(&monitor, start.elapsed(), requests, outages);
+                    return Ok(DrainReport {
+                        drain_time,
+                        ..report
+                    });
+                }
+                Verdict::Stuck { queues } => {
+                    poller.close().await;
+                    return Err(WatchError::Stuck(queues));
+                }
+                _ => next = round + plan.next_interval(&verdict),
+            }
+        }
+    }
+
+    /// The baseline's queues and those the management API lists now (a failed listing is
+    /// told, and the baseline's are watched).
+    async fn drain_queues(
+        &self,
+        baseline: &Baseline,
+        deadline: Instant,
+        on_status: &mut impl FnMut(&str),
+    ) -> Result<Vec<String>, WatchError> {
         let target = &self.target;
-        let mut requests = 0u64;
-        let mut queues: Vec<String> = monitor.baseline().queues.keys().cloned().collect();
-        requests += 1;
+        let mut queues: Vec<String> = baseline.queues.keys().cloned().collect();
         match tokio::time::timeout_at(deadline, self.management.queues(&target.vhost)).await {
             Ok(Ok(listed)) => queues.extend(target.selection.engine_queues(&listed)),
             Ok(Err(e)) => on_status(&format!(
@@ -244,145 +298,41 @@ impl Watcher {
         if queues.is_empty() {
             return Err(self.no_queues());
         }
-
-        let mut counter: Option<LiveCounter> = None;
-        // Since when the broker has been unreachable, and the last error.
-        let mut outage: Option<(Instant, String)> = None;
-        let mut outages = 0u32;
-        loop {
-            let round = Instant::now();
-            if let Some((since, last)) = &outage {
-                if round >= *since + target.retry_budget {
-                    return Err(WatchError::BrokerLost {
-                        down: round - *since,
-                        budget: target.retry_budget,
-                        last: last.clone(),
-                    });
-                }
-            }
-            if round >= deadline {
-                // While the broker is away, the last sample's line is stale: say it is away.
-                let last = match &outage {
-                    Some((since, error)) => format!(
-                        "RabbitMQ unreachable for {}: {error}",
-                        format_duration(round - *since)
-                    ),
-                    None => monitor.status_line(),
-                };
-                return Err(WatchError::Deadline {
-                    elapsed: round - start,
-                    last,
-                });
-            }
-            // While the broker is away, no attempt runs past the end of the retry budget.
-            let mut limit = (round + target.request_timeout).min(deadline);
-            if let Some((since, _)) = &outage {
-                limit = limit.min(*since + target.retry_budget);
-            }
-            let polled = tokio::time::timeout_at(limit, async {
-                if counter.is_none() {
-                    requests += 1;
-                    counter =
-                        Some(LiveCounter::connect(&target.amqp_url, target.request_timeout).await?);
-                }
-                let live = counter.as_mut().expect("connected above");
-                requests += queues.len() as u64;
-                live.count_all(&queues).await
-            })
-            .await
-            .unwrap_or_else(|_| {
-                Err(LiveError::Timeout {
-                    url: super::management::redact_url(&target.amqp_url),
-                    what: "a poll of the engine queues".into(),
-                    after: limit - round,
-                })
-            });
-
-            let next = match polled {
-                Ok(figures) => {
-                    if let Some((since, _)) = outage.take() {
-                        on_status(&format!(
-                            "RabbitMQ reachable again after {}",
-                            format_duration(since.elapsed())
-                        ));
-                    }
-                    let verdict = monitor.observe(Sample {
-                        at: round - start,
-                        queues: figures,
-                    });
-                    on_status(&monitor.status_line());
-                    match verdict {
-                        Verdict::Normal { drain_time, peak } => {
-                            if let Some(live) = counter.take() {
-                                live.close().await;
-                            }
-                            let watched = start.elapsed();
-                            let minutes = watched.as_secs_f64() / 60.0;
-                            return Ok(DrainReport {
-                                peak,
-                                drain_time,
-                                rate: monitor.mean_drain_rate(),
-                                samples: monitor.samples(),
-                                requests,
-                                requests_per_minute: if minutes > 0.0 {
-                                    requests as f64 / minutes
-                                } else {
-                                    0.0
-                                },
-                                watched,
-                                outages,
-                            });
-                        }
-                        Verdict::Stuck { queues } => {
-                            if let Some(live) = counter.take() {
-                                live.close().await;
-                            }
-                            return Err(WatchError::Stuck(queues));
-                        }
-                        _ => round + plan.next_interval(&verdict),
-                    }
-                }
-                Err(e) => {
-                    // Dropping the counter closes what is left of its connection.
-                    counter = None;
-                    let since = match &mut outage {
-                        Some((since, last)) => {
-                            *last = e.to_string();
-                            *since
-                        }
-                        None => {
-                            outages += 1;
-                            outage = Some((round, e.to_string()));
-                            round
-                        }
-                    };
-                    let now = Instant::now();
-                    let down = now - since;
-                    on_status(&format!(
-                        "RabbitMQ unreachable for {}, retrying for up to {}: {e}",
-                        format_duration(down),
-                        format_duration(target.retry_budget.saturating_sub(down))
-                    ));
-                    // Wakes at the end of the budget at the latest, to give up on time.
-                    (now + target.retry_every).min(since + target.retry_budget)
-                }
-            };
-            sleep_until(next.min(deadline)).await;
-        }
+        Ok(queues)
     }
 }
 
-/// Watches the drain with `watcher`; see [`Watcher::watch_drain`].
-pub async fn watch_drain(
-    watcher: &Watcher,
-    monitor: DrainMonitor,
-    plan: PollPlan,
-    on_status: impl FnMut(&str),
-    deadline: Instant,
-) -> Result<DrainReport, WatchError> {
-    watcher
-        .watch_drain(monitor, plan, on_status, deadline)
-        .await
+/// The error of a watch that the poller ended.
+fn watch_ended(end: PollEnd<Infallible>, start: Instant, monitor: &DrainMonitor) -> WatchError {
+    match end {
+        PollEnd::BrokerLost { down, budget, last } => WatchError::BrokerLost { down, budget, last },
+        PollEnd::DeadlinePassed { outage } => WatchError::Deadline {
+            elapsed: start.elapsed(),
+            last: outage.unwrap_or_else(|| monitor.status_line()),
+        },
+        PollEnd::Observer(never) => match never {},
+    }
+}
+
+impl DrainReport {
+    /// The report of `monitor` once normal (its drain time aside), after `watched`.
+    fn new(monitor: &DrainMonitor, watched: Duration, requests: u64, outages: u32) -> Self {
+        let minutes = watched.as_secs_f64() / 60.0;
+        Self {
+            peak: monitor.peak(),
+            drain_time: Duration::ZERO,
+            rate: monitor.mean_drain_rate(),
+            samples: monitor.samples(),
+            requests,
+            requests_per_minute: if minutes > 0.0 {
+                requests as f64 / minutes
+            } else {
+                0.0
+            },
+            watched,
+            outages,
+        }
+    }
 }
 
 #[cfg(test)]

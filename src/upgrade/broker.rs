@@ -11,7 +11,9 @@ use super::ports::{BrokerWatch, DrainWatch, OutageSampling};
 use super::stop::StopSignal;
 use crate::config::Settings;
 use crate::journal::QueueFigures;
-use crate::rabbitmq::{self, Baseline, DrainMonitor, PollPlan, QueueSample, Tolerance, Watcher};
+use crate::rabbitmq::{
+    self, Baseline, DrainCriteria, DrainMonitor, PollPlan, QueueSample, Watcher,
+};
 
 /// The site's broker, as configured (or not watched at all).
 pub struct RabbitBroker<'a> {
@@ -30,7 +32,7 @@ impl<'a> RabbitBroker<'a> {
     ) -> Result<Self> {
         let watcher = match settings.rabbitmq.enabled {
             true => {
-                let (management, target) = crate::monitor::connection(settings)?;
+                let (management, target) = crate::rabbitmq::connection::from_settings(settings)?;
                 Some(Watcher::new(management, target))
             }
             false => None,
@@ -78,15 +80,7 @@ impl BrokerWatch for RabbitBroker<'_> {
             .context("the RabbitMQ backlog is abnormal already: the upgrade does not start")?;
         Ok(counts
             .into_iter()
-            .map(|(name, s)| {
-                (
-                    name,
-                    QueueFigures {
-                        messages: s.messages,
-                        consumers: s.consumers,
-                    },
-                )
-            })
+            .map(|(name, s)| (name, s.into()))
             .collect())
     }
 
@@ -120,30 +114,8 @@ impl BrokerWatch for RabbitBroker<'_> {
     ) -> Option<DrainWatch> {
         let watcher = self.watcher.as_ref()?;
         let r = &self.settings.rabbitmq;
-        let baseline = Baseline {
-            queues: baseline
-                .iter()
-                .map(|(name, f)| {
-                    (
-                        name.clone(),
-                        QueueSample {
-                            messages: f.messages,
-                            consumers: f.consumers,
-                        },
-                    )
-                })
-                .collect(),
-        };
-        let settings = rabbitmq::Settings {
-            tolerance: Tolerance {
-                absolute: r.tolerance,
-                relative: r.tolerance_ratio,
-            },
-            hold: r.hold,
-            timeout: r.drain_timeout,
-            ..Default::default()
-        };
-        let monitor = DrainMonitor::new(baseline, settings);
+        let criteria = DrainCriteria::from_config(r);
+        let monitor = DrainMonitor::new(Baseline::from(baseline), criteria);
         let deadline = tokio::time::Instant::now() + r.drain_timeout + Duration::from_secs(60);
         let plan = PollPlan::new(Duration::from_millis(500), Duration::from_secs(5));
         // The upgrade is done by now: a stop ends the watch at once, not at its deadline.

@@ -13,7 +13,7 @@ use canopsis_upgrade::rabbitmq::QueueSample;
 use futures_util::StreamExt;
 use lapin::options::{
     BasicAckOptions, BasicConsumeOptions, BasicPublishOptions, BasicQosOptions,
-    ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions,
+    ConfirmSelectOptions, ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions,
 };
 use lapin::types::FieldTable;
 use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, ExchangeKind};
@@ -292,6 +292,59 @@ impl Drop for Publisher {
     fn drop(&mut self) {
         self.task.abort();
     }
+}
+
+/// Publishes `n` events at once to `canopsis.events` (routed to Engine_fifo), or straight to
+/// `queue`, with publisher confirms, and waits until the broker counts them: a backlog of a
+/// known size, whatever the machine's speed.
+pub async fn publish_backlog(url: &str, n: u64, queue: Option<&str>) {
+    let (connection, channel) = channel(url).await;
+    channel
+        .confirm_select(ConfirmSelectOptions::default())
+        .await
+        .unwrap();
+    let (exchange, key) = match queue {
+        Some(q) => ("", q),
+        None => (EXCHANGE, "check.resource"),
+    };
+    let mut confirms = Vec::new();
+    for i in 0..n {
+        let body = format!(r#"{{"event_type":"check","component":"backlog{i}","state":1}}"#);
+        confirms.push(
+            channel
+                .basic_publish(
+                    exchange,
+                    key,
+                    BasicPublishOptions::default(),
+                    body.as_bytes(),
+                    BasicProperties::default(),
+                )
+                .await
+                .unwrap(),
+        );
+    }
+    for confirm in confirms {
+        confirm.await.unwrap();
+    }
+    connection.close(200, "done").await.unwrap();
+}
+
+/// Waits (up to `limit`) until `queue` holds at least `n` messages; panics with the figures.
+pub async fn wait_depth(url: &str, queue: &str, n: u64, limit: Duration) {
+    let (connection, channel) = channel(url).await;
+    let deadline = Instant::now() + limit;
+    loop {
+        let figures = live_figures(&channel, &[queue]).await;
+        if figures[queue].messages >= n {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "backlog not counted: {figures:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let _ = connection.close(200, "done").await;
 }
 
 /// One engine: a consumer of a queue at a given rate (prefetch and ack), forwarding each

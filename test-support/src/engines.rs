@@ -8,9 +8,6 @@
 
 use std::time::{Duration, SystemTime};
 
-use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
-use lapin::BasicProperties;
-
 use crate::broker;
 use crate::sdsandbox::Sandbox;
 
@@ -176,31 +173,7 @@ pub fn control(s: &Sandbox, engine: &str, word: &str) {
 /// Publishes `n` events to `canopsis.events` with publisher confirms (all in the queues when
 /// it returns).
 pub async fn publish_n(url: &str, n: u64) {
-    let (connection, channel) = broker::channel(url).await;
-    channel
-        .confirm_select(ConfirmSelectOptions::default())
-        .await
-        .unwrap();
-    let mut confirms = Vec::new();
-    for i in 0..n {
-        let body = format!(r#"{{"event_type":"check","component":"prefill{i}","state":1}}"#);
-        confirms.push(
-            channel
-                .basic_publish(
-                    broker::EXCHANGE,
-                    "check.resource",
-                    BasicPublishOptions::default(),
-                    body.as_bytes(),
-                    BasicProperties::default(),
-                )
-                .await
-                .unwrap(),
-        );
-    }
-    for confirm in confirms {
-        confirm.await.unwrap();
-    }
-    connection.close(200, "done").await.unwrap();
+    broker::publish_backlog(url, n, None).await;
 }
 
 /// Waits until every queue of `queues` has at least one consumer; panics after `timeout` with

@@ -1,0 +1,4 @@
+//! Small helpers shared by several concerns: one home each, so that they do not drift apart.
+
+pub mod credentials;
+pub mod url;
