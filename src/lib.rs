@@ -8,7 +8,9 @@ pub mod check;
 pub mod cli;
 pub mod config;
 pub mod detect;
-pub mod envfile;
+/// Moved to `systemd::envfile`; this path stays until src/monitor.rs reads the engines' file
+/// through `install::EngineEnv`.
+pub use systemd::envfile;
 pub mod executor;
 mod fsutil;
 pub mod idle;

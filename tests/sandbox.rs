@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use canopsis_upgrade::action::{Action, Answer, ExecError, Executor, Outcome, Query};
 use canopsis_upgrade::install::{Edition, InstallMethod};
 use canopsis_upgrade::procedure::host::ScriptContext;
-use canopsis_upgrade::procedure::sandbox::Policy;
+use canopsis_upgrade::procedure::sandbox::SandboxRules;
 use canopsis_upgrade::procedure::{
     Hook, Limits, ProcedureSettings, Script, ScriptError, ScriptKind, Scripting,
 };
@@ -59,7 +59,7 @@ impl Harness {
                 engine_env_file: "/opt/canopsis/etc/go-engines-vars.conf".into(),
                 command_timeout: Duration::from_secs(60),
             },
-            policy: Policy::new(
+            policy: SandboxRules::new(
                 &[root.path().join("opt/canopsis")],
                 vec![glob::Pattern::new("canopsis*").unwrap()],
                 vec!["yum".into()],

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::install::{Edition, InstallMethod};
-use crate::procedure::sandbox::{Policy, COMMAND_RUNNERS};
+use crate::procedure::sandbox::{SandboxRules, COMMAND_RUNNERS};
 use crate::procedure::Limits;
 use crate::version::Version;
 
@@ -151,8 +151,8 @@ pub const DEFAULT_COMMANDS: &[&str] = &[
 
 impl Settings {
     /// The sandbox rules of these settings.
-    pub fn policy(&self) -> Policy {
-        Policy::new(
+    pub fn policy(&self) -> SandboxRules {
+        SandboxRules::new(
             &self.file_roots,
             self.unit_patterns.clone(),
             self.allowed_commands.clone(),

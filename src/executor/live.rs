@@ -12,10 +12,10 @@ use super::edits;
 use crate::action::{
     Action, Answer, CommandOutput, CommandSpec, ExecError, Executor, Outcome, Query,
 };
-use crate::envfile;
+use crate::systemd::envfile;
 use crate::install::InstallMethod;
 use crate::journal::write_atomically;
-use crate::procedure::sandbox::{self, Policy};
+use crate::procedure::sandbox::{self, SandboxRules};
 use crate::systemd::{self, JobKind, Systemd};
 
 /// What the live executor needs to know of the installation.
@@ -36,7 +36,7 @@ pub struct LiveSettings {
     /// How long restarted units must stay up, unrestarted, to count as running.
     pub settle: Duration,
     /// The sandbox, checked again at execution (a symlink may have changed since planning).
-    pub policy: Policy,
+    pub policy: SandboxRules,
 }
 
 /// Stops the process after the first action of a given step (tests of crash and resume).

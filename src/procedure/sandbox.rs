@@ -85,13 +85,13 @@ pub enum Violation {
 
 /// The sandbox's rules.
 #[derive(Debug, Clone)]
-pub struct Policy {
+pub struct SandboxRules {
     file_roots: Vec<PathBuf>,
     unit_patterns: Vec<glob::Pattern>,
     allowed_commands: Vec<String>,
 }
 
-impl Policy {
+impl SandboxRules {
     /// Builds the rules; roots are resolved now, so a symlinked root still works.
     pub fn new(
         file_roots: &[PathBuf],
@@ -261,8 +261,8 @@ fn resolve_depth(path: &Path, depth: usize) -> io::Result<PathBuf> {
 mod tests {
     use super::*;
 
-    fn policy(root: &Path) -> Policy {
-        Policy::new(
+    fn rules(root: &Path) -> SandboxRules {
+        SandboxRules::new(
             &[root.to_path_buf()],
             vec![glob::Pattern::new("canopsis*").unwrap()],
             vec![
@@ -278,7 +278,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("opt");
         std::fs::create_dir_all(root.join("etc")).unwrap();
-        let p = policy(&root);
+        let p = rules(&root);
         let inside = format!("{}/etc/canopsis.toml", root.display());
         assert!(p.check_path(&inside).is_ok());
         let new_file = format!("{}/etc/new/sub/file", root.display());
@@ -298,7 +298,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("opt");
         std::fs::create_dir_all(&root).unwrap();
-        let p = policy(&root);
+        let p = rules(&root);
         let sneaky = format!("{}/../../../etc/passwd", root.display());
         assert!(matches!(
             p.check_path(&sneaky),
@@ -319,7 +319,7 @@ mod tests {
         std::fs::create_dir_all(&outside).unwrap();
         std::os::unix::fs::symlink(&outside, root.join("link")).unwrap();
         std::os::unix::fs::symlink("../secret/file", root.join("rel-link")).unwrap();
-        let p = policy(&root);
+        let p = rules(&root);
         for path in [
             root.join("link/file"),
             root.join("rel-link"),
@@ -341,7 +341,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::os::unix::fs::symlink(dir.path().join("b"), dir.path().join("a")).unwrap();
         std::os::unix::fs::symlink(dir.path().join("a"), dir.path().join("b")).unwrap();
-        let p = policy(dir.path());
+        let p = rules(dir.path());
         let err = p
             .check_path(dir.path().join("a/x").to_str().unwrap())
             .unwrap_err();
@@ -350,7 +350,7 @@ mod tests {
 
     #[test]
     fn units_match_patterns_after_normalizing() {
-        let p = policy(Path::new("/opt/canopsis"));
+        let p = rules(Path::new("/opt/canopsis"));
         assert_eq!(
             p.check_unit("canopsis-engine-go@engine-fifo").unwrap(),
             "canopsis-engine-go@engine-fifo.service"
@@ -375,7 +375,7 @@ mod tests {
 
     #[test]
     fn commands_only_from_the_allow_list_and_never_a_shell() {
-        let p = policy(Path::new("/opt/canopsis"));
+        let p = rules(Path::new("/opt/canopsis"));
         assert!(p.check_command("yum").is_ok());
         assert!(p
             .check_command("/opt/canopsis/bin/canopsis-reconfigure")
