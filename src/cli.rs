@@ -176,7 +176,8 @@ fn run(cli: Cli, notifier: Notifier) -> Result<ExitCode> {
                 acks,
                 accept_changed,
                 now,
-                hold: crate::executor::live::Hold::from_env(),
+                #[cfg(feature = "fault-injection")]
+                hold: crate::executor::fault::Hold::from_env(),
             };
             live_run(&settings, &options, notifier)
         }

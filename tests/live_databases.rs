@@ -59,8 +59,6 @@ fn fixture(env_file: &str) -> Fixture {
         systemd,
         runtime.handle().clone(),
         backups,
-        step,
-        None,
     );
     Fixture {
         _sandbox: sandbox,

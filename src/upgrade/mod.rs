@@ -18,7 +18,9 @@ use jiff::{SignedDuration, Timestamp};
 
 use crate::config::Settings;
 use crate::executor::backup::BackupStore;
-use crate::executor::live::{Hold, LiveExecutor};
+#[cfg(feature = "fault-injection")]
+use crate::executor::fault::Hold;
+use crate::executor::live::LiveExecutor;
 use crate::journal::{JournalFile, RunStatus};
 use crate::notify::Notifier;
 use crate::plan::Procedures;
@@ -52,6 +54,7 @@ pub struct RunOptions {
     /// Start at once, without waiting for a maintenance window.
     pub now: bool,
     /// Tests of crash and resume: stop after the first action of a step.
+    #[cfg(feature = "fault-injection")]
     pub hold: Option<Hold>,
 }
 
@@ -180,10 +183,10 @@ pub fn run(
         systemd,
         runtime.clone(),
         backups,
-        current_step.clone(),
-        options.hold.clone(),
-    )
-    .with_progress(Arc::new(progress));
+    );
+    #[cfg(feature = "fault-injection")]
+    let live = live.with_hold(options.hold.clone(), current_step.clone());
+    let live = live.with_progress(Arc::new(progress));
     let procedures = Procedures::prepare(
         &catalog,
         &scripts,

@@ -47,6 +47,34 @@ pub struct EnvWarning {
     pub line: usize,
     /// What systemd does with it.
     pub message: String,
+    /// The same without the text of the file it quotes (which may hold a secret), for logs.
+    without_text: Option<String>,
+}
+
+impl EnvWarning {
+    /// A warning that quotes nothing of the file.
+    fn plain(line: usize, message: String) -> Self {
+        Self {
+            line,
+            message,
+            without_text: None,
+        }
+    }
+
+    /// A warning that quotes the file, and how to say it without the quote.
+    fn quoting(line: usize, message: String, without_text: &str) -> Self {
+        Self {
+            line,
+            message,
+            without_text: Some(without_text.to_owned()),
+        }
+    }
+
+    /// The message without any text of the file, safe for a log even when the file holds
+    /// passwords.
+    pub fn redacted(&self) -> &str {
+        self.without_text.as_deref().unwrap_or(&self.message)
+    }
 }
 
 impl fmt::Display for EnvWarning {

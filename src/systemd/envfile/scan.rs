@@ -113,7 +113,7 @@ impl Default for Scanner {
 
 impl Scanner {
     fn warn(&mut self, line: usize, message: String) {
-        self.warnings.push(EnvWarning { line, message });
+        self.warnings.push(EnvWarning::plain(line, message));
     }
 
     /// One character, at byte offset `pos`.
@@ -290,7 +290,13 @@ impl Scanner {
                 "invalid variable name {:?}: systemd ignores this assignment{hint}",
                 self.key
             );
-            self.warn(self.start_line, message);
+            let without_text =
+                format!("invalid variable name: systemd ignores this assignment{hint}");
+            self.warnings.push(EnvWarning::quoting(
+                self.start_line,
+                message,
+                &without_text,
+            ));
         }
         self.assignments.push(Assignment {
             key: std::mem::take(&mut self.key),
@@ -302,8 +308,9 @@ impl Scanner {
 }
 
 fn no_equals(line: usize, key: &str) -> EnvWarning {
-    EnvWarning {
+    EnvWarning::quoting(
         line,
-        message: format!("no '=' in {:?}: systemd ignores this line", key.trim_end()),
-    }
+        format!("no '=' in {:?}: systemd ignores this line", key.trim_end()),
+        "no '=': systemd ignores this line",
+    )
 }
