@@ -54,12 +54,7 @@ fn fixture(env_file: &str) -> Fixture {
         policy: SandboxRules::new(&[dir.path().to_path_buf()], vec![], vec![]),
     };
     let backups = BackupStore::new(dir.path().join("backups"), journal, step.clone());
-    let executor = LiveExecutor::new(
-        settings,
-        systemd,
-        runtime.handle().clone(),
-        backups,
-    );
+    let executor = LiveExecutor::new(settings, systemd, runtime.handle().clone(), backups);
     Fixture {
         _sandbox: sandbox,
         _runtime: runtime,

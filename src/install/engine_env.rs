@@ -116,7 +116,10 @@ mod tests {
             Path::new("/x/go-engines-vars.conf"),
             "CPS_AMQP_URL=\"amqp://u:secret@h:5672/canopsis\"\nA=1\nA=2\nEMPTY=\nexport B=3\n",
         );
-        assert_eq!(env.get("CPS_AMQP_URL"), Some("amqp://u:secret@h:5672/canopsis"));
+        assert_eq!(
+            env.get("CPS_AMQP_URL"),
+            Some("amqp://u:secret@h:5672/canopsis")
+        );
         assert_eq!(env.get("A"), Some("2"));
         assert_eq!(env.get("EMPTY"), Some(""));
         assert_eq!(env.get("B"), None);
@@ -126,13 +129,17 @@ mod tests {
 
     #[test]
     fn errors_name_the_file_and_the_variable_never_a_value() {
-        let env = EngineEnv::parse(Path::new("/x/vars.conf"), "CPS_MONGO_URL=mongodb://u:pw@h\n");
+        let env = EngineEnv::parse(
+            Path::new("/x/vars.conf"),
+            "CPS_MONGO_URL=mongodb://u:pw@h\n",
+        );
         let err = env.require("CPS_REDIS_URL").unwrap_err();
         assert_eq!(err.to_string(), "CPS_REDIS_URL is not set in /x/vars.conf");
         assert_eq!(env.require("CPS_MONGO_URL").unwrap(), "mongodb://u:pw@h");
         let err = EngineEnv::read(Path::new("/nonexistent/vars.conf")).unwrap_err();
         assert!(
-            err.to_string().starts_with("cannot read /nonexistent/vars.conf: "),
+            err.to_string()
+                .starts_with("cannot read /nonexistent/vars.conf: "),
             "{err}"
         );
     }
@@ -143,8 +150,16 @@ mod tests {
         assert_eq!(parsed.warnings.len(), 2);
         for warning in &parsed.warnings {
             assert!(warning.message.contains("secret") || warning.message.contains("1PW"));
-            assert!(!warning.redacted().contains("secret"), "{}", warning.redacted());
-            assert!(!warning.redacted().contains("1PW"), "{}", warning.redacted());
+            assert!(
+                !warning.redacted().contains("secret"),
+                "{}",
+                warning.redacted()
+            );
+            assert!(
+                !warning.redacted().contains("1PW"),
+                "{}",
+                warning.redacted()
+            );
         }
     }
 }

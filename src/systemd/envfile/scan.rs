@@ -292,11 +292,8 @@ impl Scanner {
             );
             let without_text =
                 format!("invalid variable name: systemd ignores this assignment{hint}");
-            self.warnings.push(EnvWarning::quoting(
-                self.start_line,
-                message,
-                &without_text,
-            ));
+            self.warnings
+                .push(EnvWarning::quoting(self.start_line, message, &without_text));
         }
         self.assignments.push(Assignment {
             key: std::mem::take(&mut self.key),
