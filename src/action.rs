@@ -270,23 +270,7 @@ impl Action {
             Action::RestartUnits { units } => format!("restart {}", units.join(" ")),
             Action::StopCanopsis => "stop canopsis".into(),
             Action::StartCanopsis => "start canopsis".into(),
-            Action::Command(c) => {
-                let mut text = c.program.clone();
-                for arg in &c.args {
-                    text.push(' ');
-                    text.push_str(&shell_quote(arg));
-                }
-                if let Some(user) = &c.user {
-                    text.push_str(&format!(" (as {user})"));
-                }
-                if c.engine_env {
-                    text.push_str(" (with go-engines-vars.conf)");
-                }
-                for (key, value) in &c.env {
-                    text.push_str(&format!(" ({key}={})", shell_quote(value)));
-                }
-                text
-            }
+            Action::Command(spec) => spec.describe(),
             Action::EnsureLine { path, line, .. } => format!("ensure line {line:?} in {}", p(path)),
             Action::WriteFile { path, text } => format!("write {} ({} bytes)", p(path), text.len()),
             Action::CopyFile { from, to } => format!("copy {} to {}", p(from), p(to)),
@@ -325,6 +309,27 @@ impl Action {
             Action::Manual { text } => format!("MANUAL: {text}"),
             Action::Refusal { text } => format!("CANNOT RUN: {text}"),
         }
+    }
+}
+
+impl CommandSpec {
+    /// The command line as a person would type it, with who runs it and in what environment.
+    fn describe(&self) -> String {
+        let mut text = self.program.clone();
+        for arg in &self.args {
+            text.push(' ');
+            text.push_str(&shell_quote(arg));
+        }
+        if let Some(user) = &self.user {
+            text.push_str(&format!(" (as {user})"));
+        }
+        if self.engine_env {
+            text.push_str(" (with go-engines-vars.conf)");
+        }
+        for (key, value) in &self.env {
+            text.push_str(&format!(" ({key}={})", shell_quote(value)));
+        }
+        text
     }
 }
 

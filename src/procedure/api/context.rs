@@ -9,28 +9,7 @@ use crate::version::Version;
 pub(super) fn register(r: &mut Registrar) {
     r.group = "Context";
     register_version_type(r);
-    api_fn!(
-        r,
-        "from",
-        "The installed version, before the upgrade.",
-        |h| h.ctx.from.clone()
-    );
-    api_fn!(r, "to", "The target version of the upgrade.", |h| h
-        .ctx
-        .to
-        .clone());
-    api_fn!(
-        r,
-        "version",
-        "The release whose script is running (the target for the standard procedure and add-ons).",
-        |h| h.script_version()
-    );
-    api_fn!(
-        r,
-        "v",
-        "Parses a version, to compare with from(), to() or version(): `to() >= v(\"22.10.0\")`. Versions have .major, .minor, .patch.",
-        |_h, text: &str| Version::parse(text).map_err(|e| script_error(e.to_string()))
-    );
+    register_versions(r);
     api_fn!(
         r,
         "edition",
@@ -66,6 +45,32 @@ pub(super) fn register(r: &mut Registrar) {
         "engine_env_file",
         "The path of go-engines-vars.conf, the engines' environment file.",
         |h| h.ctx.engine_env_file.display().to_string()
+    );
+}
+
+/// The versions of the upgrade, of the running script, and any version.
+fn register_versions(r: &mut Registrar) {
+    api_fn!(
+        r,
+        "from",
+        "The installed version, before the upgrade.",
+        |h| h.ctx.from.clone()
+    );
+    api_fn!(r, "to", "The target version of the upgrade.", |h| h
+        .ctx
+        .to
+        .clone());
+    api_fn!(
+        r,
+        "version",
+        "The release whose script is running (the target for the standard procedure and add-ons).",
+        |h| h.script_version()
+    );
+    api_fn!(
+        r,
+        "v",
+        "Parses a version, to compare with from(), to() or version(): `to() >= v(\"22.10.0\")`. Versions have .major, .minor, .patch.",
+        |_h, text: &str| Version::parse(text).map_err(|e| script_error(e.to_string()))
     );
 }
 

@@ -32,24 +32,7 @@ pub(super) fn register(r: &mut Registrar) {
             .map(drop)
         }
     );
-    api_fn!(
-        r,
-        "unit_active",
-        "Whether a unit is active (a plan assumes yes).",
-        |h, unit: &str| -> ApiResult<bool> {
-            let unit = h.unit(unit)?;
-            boolean(h.ask(Query::UnitActive(unit))?)
-        }
-    );
-    api_fn!(
-        r,
-        "unit_exists",
-        "Whether a unit is loaded or has a unit file (a plan assumes yes).",
-        |h, unit: &str| -> ApiResult<bool> {
-            let unit = h.unit(unit)?;
-            boolean(h.ask(Query::UnitExists(unit))?)
-        }
-    );
+    register_unit_questions(r);
     api_fn!(
         r,
         "restart_units",
@@ -71,6 +54,28 @@ pub(super) fn register(r: &mut Registrar) {
         }
     );
     register_canopsis_jobs(r);
+}
+
+/// Whether a unit is active, or exists.
+fn register_unit_questions(r: &mut Registrar) {
+    api_fn!(
+        r,
+        "unit_active",
+        "Whether a unit is active (a plan assumes yes).",
+        |h, unit: &str| -> ApiResult<bool> {
+            let unit = h.unit(unit)?;
+            boolean(h.ask(Query::UnitActive(unit))?)
+        }
+    );
+    api_fn!(
+        r,
+        "unit_exists",
+        "Whether a unit is loaded or has a unit file (a plan assumes yes).",
+        |h, unit: &str| -> ApiResult<bool> {
+            let unit = h.unit(unit)?;
+            boolean(h.ask(Query::UnitExists(unit))?)
+        }
+    );
 }
 
 /// Jobs and unit files of one unit: `unit_start(unit)`...
