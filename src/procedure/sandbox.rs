@@ -65,22 +65,42 @@ pub fn is_forbidden_env(name: &str) -> bool {
 pub enum Violation {
     /// A file outside every root.
     #[error("sandbox: {path} is outside the allowed file roots ({roots})")]
-    PathOutsideRoots { path: String, roots: String },
+    PathOutsideRoots {
+        /// The path, as given (and what it resolves to).
+        path: String,
+        /// The allowed roots.
+        roots: String,
+    },
     /// A relative path.
     #[error("sandbox: {0} is not an absolute path")]
     RelativePath(String),
     /// A path that cannot be resolved.
     #[error("sandbox: cannot resolve {path}: {reason}")]
-    Unresolvable { path: String, reason: String },
+    Unresolvable {
+        /// The path, as given (and what it resolves to).
+        path: String,
+        /// Why.
+        reason: String,
+    },
     /// A unit outside the patterns.
     #[error("sandbox: unit {unit} does not match the allowed unit patterns ({patterns})")]
-    UnitNotAllowed { unit: String, patterns: String },
+    UnitNotAllowed {
+        /// The unit.
+        unit: String,
+        /// The allowed patterns.
+        patterns: String,
+    },
     /// A malformed unit name.
     #[error("sandbox: {0:?} is not a unit name")]
     BadUnitName(String),
     /// A program not on the allow list.
     #[error("sandbox: program {program} is not allowed (allowed: {allowed})")]
-    CommandNotAllowed { program: String, allowed: String },
+    CommandNotAllowed {
+        /// The program.
+        program: String,
+        /// The allow list.
+        allowed: String,
+    },
 }
 
 /// The sandbox's rules.
