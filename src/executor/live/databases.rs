@@ -213,7 +213,7 @@ impl LiveExecutor {
 }
 
 /// libpq's environment for a `postgresql://user:password@host:port/db` URL.
-pub fn postgres_env(url: &str) -> Result<Vec<(String, String)>, ExecError> {
+pub(crate) fn postgres_env(url: &str) -> Result<Vec<(String, String)>, ExecError> {
     let parsed = reqwest::Url::parse(url).map_err(|e| fail(format!("CPS_POSTGRES_URL: {e}")))?;
     if !matches!(parsed.scheme(), "postgresql" | "postgres") {
         return Err(fail("CPS_POSTGRES_URL is not a postgresql:// URL"));
@@ -243,7 +243,7 @@ pub fn postgres_env(url: &str) -> Result<Vec<(String, String)>, ExecError> {
 
 /// Where `redis_flushdb` goes.
 #[derive(Debug, PartialEq, Eq)]
-pub struct RedisTarget {
+pub(crate) struct RedisTarget {
     /// Host.
     pub host: String,
     /// Port.

@@ -21,8 +21,6 @@ use crate::install::InstallMethod;
 use crate::procedure::sandbox::SandboxRules;
 use crate::systemd::{self, Systemd};
 
-pub use databases::{postgres_env, RedisTarget};
-
 /// What the live executor needs to know of the installation.
 #[derive(Debug, Clone)]
 pub struct LiveSettings {
