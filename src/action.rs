@@ -13,22 +13,40 @@ use serde::Serialize;
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum Action {
     /// Start a systemd unit and wait for its job.
-    UnitStart { unit: String },
+    UnitStart {
+        /// The unit, with its type (`canopsis-api.service`).
+        unit: String,
+    },
     /// Stop a systemd unit and wait for its job.
-    UnitStop { unit: String },
+    UnitStop {
+        /// The unit, with its type (`canopsis-api.service`).
+        unit: String,
+    },
     /// Restart a systemd unit and wait for its job.
-    UnitRestart { unit: String },
+    UnitRestart {
+        /// The unit, with its type (`canopsis-api.service`).
+        unit: String,
+    },
     /// Enable a unit file.
-    UnitEnable { unit: String },
+    UnitEnable {
+        /// The unit, with its type (`canopsis-api.service`).
+        unit: String,
+    },
     /// Disable a unit file (a unit that no longer exists is reported and skipped).
-    UnitDisable { unit: String },
+    UnitDisable {
+        /// The unit, with its type (`canopsis-api.service`).
+        unit: String,
+    },
     /// Reload systemd's unit files.
     DaemonReload,
     /// Restart every Canopsis unit at once and wait until all are active again.
     RestartCanopsis,
     /// Restart the given units at once (like `systemctl restart a b c`) and wait until all are
     /// active again; units that do not exist are reported and skipped.
-    RestartUnits { units: Vec<String> },
+    RestartUnits {
+        /// The units, with their types.
+        units: Vec<String>,
+    },
     /// Stop every Canopsis unit.
     StopCanopsis,
     /// Start every Canopsis unit.
@@ -37,70 +55,134 @@ pub enum Action {
     Command(CommandSpec),
     /// Append `line` to a file unless a line equal to it (or starting with `prefix`) exists.
     EnsureLine {
+        /// The file (its real path, checked by the sandbox).
         path: PathBuf,
+        /// The line, without its newline.
         line: String,
+        /// What a line starts with.
         #[serde(skip_serializing_if = "Option::is_none")]
         prefix: Option<String>,
     },
     /// Write a whole file (atomically).
-    WriteFile { path: PathBuf, text: String },
+    WriteFile {
+        /// The file (its real path, checked by the sandbox).
+        path: PathBuf,
+        /// The text.
+        text: String,
+    },
     /// Copy a file (atomically), keeping the source's permissions.
-    CopyFile { from: PathBuf, to: PathBuf },
+    CopyFile {
+        /// The source (or the text replaced).
+        from: PathBuf,
+        /// The destination (or the replacement).
+        to: PathBuf,
+    },
     /// Point `link` at `target`, replacing what `link` was (like `ln -sfn`).
-    Symlink { link: PathBuf, target: PathBuf },
+    Symlink {
+        /// The link to (re)create.
+        link: PathBuf,
+        /// What it points at.
+        target: PathBuf,
+    },
     /// Write a drop-in `/etc/systemd/system/<unit>.d/<name>.conf` (then reload systemd).
     UnitDropin {
+        /// The unit, with its type (`canopsis-api.service`).
         unit: String,
+        /// The drop-in's name, without `.conf`.
         name: String,
+        /// The text.
         text: String,
     },
     /// Remove every line starting with `prefix`.
-    RemoveLines { path: PathBuf, prefix: String },
+    RemoveLines {
+        /// The file (its real path, checked by the sandbox).
+        path: PathBuf,
+        /// What a line starts with.
+        prefix: String,
+    },
     /// Replace every occurrence of a text in a file.
     ReplaceInFile {
+        /// The file (its real path, checked by the sandbox).
         path: PathBuf,
+        /// The source (or the text replaced).
         from: String,
+        /// The destination (or the replacement).
         to: String,
     },
     /// Set a key of a TOML file, keeping its comments and layout.
     TomlSet {
+        /// The file (its real path, checked by the sandbox).
         path: PathBuf,
+        /// The key (dotted for TOML).
         key: String,
+        /// The value.
         value: serde_json::Value,
     },
     /// Remove a key of a TOML file, keeping its comments and layout.
-    TomlRemove { path: PathBuf, key: String },
+    TomlRemove {
+        /// The file (its real path, checked by the sandbox).
+        path: PathBuf,
+        /// The key (dotted for TOML).
+        key: String,
+    },
     /// Set `KEY=value` in an environment file (`.env`, go-engines-vars.conf).
     EnvSet {
+        /// The file (its real path, checked by the sandbox).
         path: PathBuf,
+        /// The key (dotted for TOML).
         key: String,
+        /// The value.
         value: String,
     },
     /// Run an SQL file with psql against `CPS_POSTGRES_URL`.
-    PsqlFile { path: PathBuf },
+    PsqlFile {
+        /// The file (its real path, checked by the sandbox).
+        path: PathBuf,
+    },
     /// Run a JavaScript file with the MongoDB shell against `CPS_MONGO_URL` (on a compose
     /// install, the shell of the `mongodb` service, the file on its standard input).
-    MongoFile { path: PathBuf },
+    MongoFile {
+        /// The file (its real path, checked by the sandbox).
+        path: PathBuf,
+    },
     /// Run every `*.js` below a directory, in path order, like `mongo_file` each (the
     /// directory is listed when the action runs: its files may come with the new packages).
-    MongoScripts { dir: PathBuf },
+    MongoScripts {
+        /// The directory.
+        dir: PathBuf,
+    },
     /// Run MongoDB shell code (`--eval`) against `CPS_MONGO_URL` (compose: in the `mongodb`
     /// service).
-    MongoEval { code: String },
+    MongoEval {
+        /// The code.
+        code: String,
+    },
     /// Run SQL text with psql (`-c`) against `CPS_POSTGRES_URL` (compose: in the
     /// `timescaledb` service).
-    PsqlEval { sql: String },
+    PsqlEval {
+        /// The SQL.
+        sql: String,
+    },
     /// Empty the Redis database of `CPS_REDIS_URL`.
     RedisFlushdb,
     /// Empty every Redis database of the server of `CPS_REDIS_URL` (`flushall`).
     RedisFlushall,
     /// Pause (the sandbox's `sleep`).
-    Wait { seconds: f64 },
+    Wait {
+        /// How long, in seconds.
+        seconds: f64,
+    },
     /// A step a person must do; the run refuses until it is acknowledged.
-    Manual { text: String },
+    Manual {
+        /// The text.
+        text: String,
+    },
     /// This upgrade cannot be done by the tool (why, and what to do instead): `plan` shows it,
     /// `run` refuses before READY.
-    Refusal { text: String },
+    Refusal {
+        /// The text.
+        text: String,
+    },
 }
 
 /// A program to run, without a shell.
@@ -161,7 +243,12 @@ pub enum Query {
     /// The text of this file.
     ReadFile(PathBuf),
     /// The regular files below this directory (recursively) whose names end with a suffix.
-    ListFiles { dir: PathBuf, suffix: String },
+    ListFiles {
+        /// The directory.
+        dir: PathBuf,
+        /// How the names end.
+        suffix: String,
+    },
 }
 
 /// The answer to a [`Query`].
@@ -270,23 +357,7 @@ impl Action {
             Action::RestartUnits { units } => format!("restart {}", units.join(" ")),
             Action::StopCanopsis => "stop canopsis".into(),
             Action::StartCanopsis => "start canopsis".into(),
-            Action::Command(c) => {
-                let mut text = c.program.clone();
-                for arg in &c.args {
-                    text.push(' ');
-                    text.push_str(&shell_quote(arg));
-                }
-                if let Some(user) = &c.user {
-                    text.push_str(&format!(" (as {user})"));
-                }
-                if c.engine_env {
-                    text.push_str(" (with go-engines-vars.conf)");
-                }
-                for (key, value) in &c.env {
-                    text.push_str(&format!(" ({key}={})", shell_quote(value)));
-                }
-                text
-            }
+            Action::Command(spec) => spec.describe(),
             Action::EnsureLine { path, line, .. } => format!("ensure line {line:?} in {}", p(path)),
             Action::WriteFile { path, text } => format!("write {} ({} bytes)", p(path), text.len()),
             Action::CopyFile { from, to } => format!("copy {} to {}", p(from), p(to)),
@@ -325,6 +396,27 @@ impl Action {
             Action::Manual { text } => format!("MANUAL: {text}"),
             Action::Refusal { text } => format!("CANNOT RUN: {text}"),
         }
+    }
+}
+
+impl CommandSpec {
+    /// The command line as a person would type it, with who runs it and in what environment.
+    fn describe(&self) -> String {
+        let mut text = self.program.clone();
+        for arg in &self.args {
+            text.push(' ');
+            text.push_str(&shell_quote(arg));
+        }
+        if let Some(user) = &self.user {
+            text.push_str(&format!(" (as {user})"));
+        }
+        if self.engine_env {
+            text.push_str(" (with go-engines-vars.conf)");
+        }
+        for (key, value) in &self.env {
+            text.push_str(&format!(" ({key}={})", shell_quote(value)));
+        }
+        text
     }
 }
 

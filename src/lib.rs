@@ -8,7 +8,6 @@ pub mod check;
 pub mod cli;
 pub mod config;
 pub mod detect;
-pub mod envfile;
 pub mod executor;
 mod fsutil;
 pub mod install;

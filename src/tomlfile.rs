@@ -13,7 +13,12 @@ pub enum TomlEditError {
     BadKey(String),
     /// A part of the key names something that is not a table.
     #[error("{key}: {part} is not a table")]
-    NotATable { key: String, part: String },
+    NotATable {
+        /// The dotted key.
+        key: String,
+        /// The part that is not a table.
+        part: String,
+    },
     /// A value that TOML cannot hold.
     #[error("{0}")]
     BadValue(String),

@@ -16,7 +16,7 @@ use canopsis_upgrade::executor::backup::BackupStore;
 use canopsis_upgrade::executor::live::{LiveExecutor, LiveSettings};
 use canopsis_upgrade::install::InstallMethod;
 use canopsis_upgrade::journal::JournalFile;
-use canopsis_upgrade::procedure::sandbox::Policy;
+use canopsis_upgrade::procedure::sandbox::SandboxRules;
 use canopsis_upgrade::systemd::Systemd;
 
 /// A Redis database number no other test uses.
@@ -50,17 +50,10 @@ fn fixture(env_file: &str) -> Fixture {
         runtime_unit_files: true,
         canopsis_units: vec!["canopsis*".into()],
         settle: Duration::from_secs(1),
-        policy: Policy::new(&[dir.path().to_path_buf()], vec![], vec![]),
+        policy: SandboxRules::new(&[dir.path().to_path_buf()], vec![], vec![]),
     };
     let backups = BackupStore::new(dir.path().join("backups"), journal, step.clone());
-    let executor = LiveExecutor::new(
-        settings,
-        systemd,
-        runtime.handle().clone(),
-        backups,
-        step,
-        None,
-    );
+    let executor = LiveExecutor::new(settings, systemd, runtime.handle().clone(), backups);
     Fixture {
         _sandbox: sandbox,
         _runtime: runtime,

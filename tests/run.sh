@@ -48,4 +48,5 @@ if ! cargo nextest --version >/dev/null 2>&1; then
     cargo install --locked cargo-nextest
 fi
 
-exec cargo nextest run --no-fail-fast "$@"
+# The crash tests need the daemon's crash hook, built only with this feature (never in a release).
+exec cargo nextest run --no-fail-fast --features fault-injection "$@"

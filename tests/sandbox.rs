@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use canopsis_upgrade::action::{Action, Answer, ExecError, Executor, Outcome, Query};
 use canopsis_upgrade::install::{Edition, InstallMethod};
 use canopsis_upgrade::procedure::host::ScriptContext;
-use canopsis_upgrade::procedure::sandbox::Policy;
+use canopsis_upgrade::procedure::sandbox::SandboxRules;
 use canopsis_upgrade::procedure::{
     Hook, Limits, ProcedureSettings, Script, ScriptError, ScriptKind, Scripting,
 };
@@ -59,7 +59,7 @@ impl Harness {
                 engine_env_file: "/opt/canopsis/etc/go-engines-vars.conf".into(),
                 command_timeout: Duration::from_secs(60),
             },
-            policy: Policy::new(
+            policy: SandboxRules::new(
                 &[root.path().join("opt/canopsis")],
                 vec![glob::Pattern::new("canopsis*").unwrap()],
                 vec!["yum".into()],
@@ -333,4 +333,24 @@ fn a_script_without_hooks_or_with_bad_syntax_is_refused_at_compile_time() {
 }
 
 #[allow(dead_code)]
+#[test]
+fn variable_names_follow_systemd_everywhere() {
+    let h = Harness::new(Limits::default());
+    // Refused before the change only when run (the env file edit), now by the API: a name
+    // starting with a digit is not a variable name for systemd.
+    for body in [
+        "env_set(\"{OPT}/etc/.env\", \"1A\", \"x\");",
+        "env_set(\"{OPT}/etc/.env\", \"A-B\", \"x\");",
+        "run(\"yum\", [], #{env: #{\"1A\": \"x\"}});",
+    ] {
+        let err = h.run(body).unwrap_err();
+        located(&err, 2);
+    }
+    assert!(h.executed().is_empty());
+    let actions = h
+        .run("env_set(\"{OPT}/etc/.env\", \"_A1\", \"x\");\nrun(\"yum\", [], #{env: #{_B2: \"y\"}});")
+        .unwrap();
+    assert_eq!(actions.len(), 2, "{actions:?}");
+}
+
 fn _unused(_: &Path) {}

@@ -23,7 +23,8 @@ pub fn run(settings: &Settings, args: RunArgs, notifier: Notifier) -> Result<Exi
         acks: args.acks,
         accept_changed: args.accept_changed,
         now: args.now,
-        hold: crate::executor::live::Hold::from_env(),
+        #[cfg(feature = "fault-injection")]
+        hold: crate::executor::fault::Hold::from_env(),
     };
     live_run(settings, &options, notifier)
 }

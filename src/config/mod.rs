@@ -16,7 +16,7 @@ mod tests;
 
 use std::path::Path;
 
-use crate::procedure::sandbox::Policy;
+use crate::procedure::sandbox::SandboxRules;
 
 pub use error::ConfigError;
 pub use files::Source;
@@ -29,8 +29,8 @@ pub use values::parse_duration;
 
 impl Settings {
     /// The sandbox rules of these settings.
-    pub fn policy(&self) -> Policy {
-        Policy::new(
+    pub fn policy(&self) -> SandboxRules {
+        SandboxRules::new(
             &self.file_roots,
             self.unit_patterns.clone(),
             self.allowed_commands.clone(),

@@ -28,7 +28,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
@@ -98,7 +98,9 @@ pub struct CommandResult {
     pub code: Option<i32>,
     /// The signal that killed it, if any.
     pub signal: Option<i32>,
+    /// Everything it wrote on stdout (lossy UTF-8).
     pub stdout: String,
+    /// Everything it wrote on stderr (lossy UTF-8).
     pub stderr: String,
     /// From spawn to exit.
     pub duration: Duration,
@@ -111,28 +113,47 @@ impl CommandResult {
     }
 }
 
+/// Why a command could not be run to its end.
 #[derive(Debug, thiserror::Error)]
 pub enum CommandError {
+    /// A bare name that no directory of the child's `PATH` has (executable by its user).
     #[error("program {program:?} not found (or not executable) in PATH {path}")]
-    NotFound { program: String, path: String },
+    NotFound {
+        /// The name.
+        program: String,
+        /// The `PATH` searched.
+        path: String,
+    },
+    /// The user to run as does not exist.
     #[error("no such user: {0}")]
     NoSuchUser(String),
+    /// The program could not be started.
     #[error("cannot start {program}: {source}")]
     Spawn {
+        /// The program.
         program: String,
+        /// Why.
         #[source]
         source: io::Error,
     },
+    /// The program ran past its timeout; its process group was killed.
     #[error("{program} timed out after {after:?} and was killed")]
     TimedOut {
+        /// The program.
         program: String,
+        /// Its timeout.
         after: Duration,
+        /// What it wrote on stdout until then.
         stdout: String,
+        /// What it wrote on stderr until then.
         stderr: String,
     },
+    /// Another system error around the run.
     #[error("{context}: {source}")]
     Io {
+        /// What was being done.
         context: String,
+        /// Why it failed.
         #[source]
         source: io::Error,
     },
@@ -154,34 +175,65 @@ pub fn redact(text: &str, secrets: &[&str]) -> String {
 
 /// Runs the request and waits for it (see the module documentation).
 pub fn run(req: &CommandRequest) -> Result<CommandResult, CommandError> {
-    let target = match &req.user {
-        None => None,
-        Some(name) => Some(lookup_user(name)?),
-    };
-    let env = child_env(
-        target.as_ref().map(Target::identity).as_ref(),
-        &req.extra_env,
-    )
-    .map_err(|source| CommandError::Spawn {
+    let run_as = req.user.as_deref().map(lookup_user).transpose()?;
+    let mut cmd = prepare(req, run_as.as_ref())?;
+    tracing::debug!(program = %Path::new(cmd.get_program()).display(), user = ?req.user, "running command");
+    let start = Instant::now();
+    let child = cmd.spawn().map_err(|source| CommandError::Spawn {
         program: req.program.clone(),
         source,
     })?;
+    let watched = watch(child, &req.program)?;
+    wait_for(req, &watched, start)
+}
+
+/// The command, ready to spawn: the program found as the user would find it, the environment,
+/// stdin, the identity and the working directory.
+fn prepare(req: &CommandRequest, run_as: Option<&RunAs>) -> Result<Command, CommandError> {
+    let env =
+        child_env(run_as.map(RunAs::identity).as_ref(), &req.extra_env).map_err(|source| {
+            CommandError::Spawn {
+                program: req.program.clone(),
+                source,
+            }
+        })?;
     let path_var = env
         .iter()
         .find(|(k, _)| k == "PATH")
         .map(|(_, v)| v.as_str())
         .unwrap_or("");
-
-    let (uid, gids) = match &target {
-        Some(t) => (t.uid, t.groups.clone()),
+    let (uid, gids) = match run_as {
+        Some(user) => (user.uid, user.groups.clone()),
         None => (nix::unistd::geteuid(), current_groups()),
     };
     let program = find_program(&req.program, path_var, |p| {
         is_executable_by(p, uid.as_raw(), &gids)
     })?;
+    let mut cmd = Command::new(&program);
+    if !req.program.contains('/') {
+        cmd.arg0(&req.program);
+    }
+    cmd.args(&req.args)
+        .env_clear()
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .stdin(open_stdin(req)?)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0);
+    match run_as {
+        None => {
+            cmd.current_dir(req.cwd.as_deref().unwrap_or(Path::new("/")));
+        }
+        Some(user) => become_user(&mut cmd, user, req)?,
+    }
+    Ok(cmd)
+}
 
-    let stdin = match &req.stdin_file {
-        None => Stdio::null(),
+/// `stdin_file`, opened by the daemon (so that a file only root can read works for another
+/// user too), or /dev/null.
+fn open_stdin(req: &CommandRequest) -> Result<Stdio, CommandError> {
+    match &req.stdin_file {
+        None => Ok(Stdio::null()),
         Some(path) => File::open(path)
             .map(Stdio::from)
             .map_err(|source| CommandError::Io {
@@ -191,125 +243,113 @@ pub fn run(req: &CommandRequest) -> Result<CommandResult, CommandError> {
                     req.program
                 ),
                 source,
-            })?,
+            }),
+    }
+}
+
+/// Makes the child take the user's identity and working directory (its home, or `/` when
+/// that does not exist, as `su` does) before exec.
+fn become_user(cmd: &mut Command, user: &RunAs, req: &CommandRequest) -> Result<(), CommandError> {
+    let (dir, fallback) = match &req.cwd {
+        Some(cwd) => (cwd.as_path(), false),
+        None => (user.home.as_path(), true),
     };
-
-    let mut cmd = Command::new(&program);
-    if !req.program.contains('/') {
-        cmd.arg0(&req.program);
-    }
-    cmd.args(&req.args)
-        .env_clear()
-        .envs(env.iter().map(|(k, v)| (k, v)))
-        .stdin(stdin)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0);
-
-    match &target {
-        None => {
-            cmd.current_dir(req.cwd.as_deref().unwrap_or(Path::new("/")));
-        }
-        Some(t) => {
-            let (dir, fallback) = match &req.cwd {
-                Some(cwd) => (cwd.as_path(), false),
-                None => (t.home.as_path(), true),
-            };
-            let dir =
-                CString::new(dir.as_os_str().as_bytes()).map_err(|e| CommandError::Spawn {
-                    program: req.program.clone(),
-                    source: io::Error::new(io::ErrorKind::InvalidInput, e),
-                })?;
-            let (uid, gid, groups) = (t.uid, t.gid, t.groups.clone());
-            // SAFETY: the closure runs in the forked child before exec; it only makes
-            // async-signal-safe system calls (setgroups, setgid, setuid, chdir) on data prepared
-            // beforehand, and allocates nothing. The supplementary groups were resolved in the
-            // parent with getgrouplist (what initgroups does, minus the NSS lookups that are
-            // not safe after fork).
-            unsafe {
-                cmd.pre_exec(move || {
-                    nix::unistd::setgroups(&groups)?;
-                    nix::unistd::setgid(gid)?;
-                    nix::unistd::setuid(uid)?;
-                    if nix::libc::chdir(dir.as_ptr()) != 0 {
-                        let err = io::Error::last_os_error();
-                        if !fallback || nix::libc::chdir(c"/".as_ptr()) != 0 {
-                            return Err(err);
-                        }
-                    }
-                    Ok(())
-                });
-            }
-        }
-    }
-
-    tracing::debug!(program = %program.display(), user = ?req.user, "running command");
-    let start = Instant::now();
-    let mut child = cmd.spawn().map_err(|source| CommandError::Spawn {
+    let dir = CString::new(dir.as_os_str().as_bytes()).map_err(|e| CommandError::Spawn {
         program: req.program.clone(),
-        source,
+        source: io::Error::new(io::ErrorKind::InvalidInput, e),
     })?;
-    let pgid = Pid::from_raw(child.id() as i32);
+    let (uid, gid, groups) = (user.uid, user.gid, user.groups.clone());
+    // SAFETY: the closure runs in the forked child before exec; it only makes
+    // async-signal-safe system calls (setgroups, setgid, setuid, chdir) on data prepared
+    // beforehand, and allocates nothing. The supplementary groups were resolved in the
+    // parent with getgrouplist (what initgroups does, minus the NSS lookups that are
+    // not safe after fork).
+    unsafe {
+        cmd.pre_exec(move || {
+            nix::unistd::setgroups(&groups)?;
+            nix::unistd::setgid(gid)?;
+            nix::unistd::setuid(uid)?;
+            if nix::libc::chdir(dir.as_ptr()) != 0 {
+                let err = io::Error::last_os_error();
+                if !fallback || nix::libc::chdir(c"/".as_ptr()) != 0 {
+                    return Err(err);
+                }
+            }
+            Ok(())
+        });
+    }
+    Ok(())
+}
 
-    let (tx, rx) = mpsc::channel();
+/// A running child: its process group, and what its watcher threads capture and report.
+struct Watched {
+    pgid: Pid,
+    events: Receiver<ChildEvent>,
+    stdout: Arc<Sink>,
+    stderr: Arc<Sink>,
+}
+
+/// Starts the threads that read the child's output and wait for its exit; if they cannot be
+/// started, the child's group is killed.
+fn watch(mut child: Child, program: &str) -> Result<Watched, CommandError> {
+    let pgid = Pid::from_raw(child.id() as i32);
+    let (tx, events) = mpsc::channel();
     let stdout = Arc::new(Sink::default());
     let stderr = Arc::new(Sink::default());
-    let started = (|| -> io::Result<()> {
-        let out = child.stdout.take().expect("stdout is piped");
-        let err = child.stderr.take().expect("stderr is piped");
-        spawn_reader("cmd-stdout", out, stdout.clone(), tx.clone())?;
-        spawn_reader("cmd-stderr", err, stderr.clone(), tx.clone())?;
-        Ok(())
-    })();
-    let started = started.and_then(|()| {
-        let tx = tx.clone();
-        thread::Builder::new()
-            .name("cmd-wait".to_string())
-            .spawn(move || {
-                let status = child.wait();
-                let _ = tx.send(Event::Exited(status, Instant::now()));
-            })
-            .map(drop)
-    });
+    let out = child.stdout.take().expect("stdout is piped");
+    let err = child.stderr.take().expect("stderr is piped");
+    let started = spawn_reader("cmd-stdout", out, stdout.clone(), tx.clone())
+        .and_then(|()| spawn_reader("cmd-stderr", err, stderr.clone(), tx.clone()))
+        .and_then(|()| {
+            let tx = tx.clone();
+            thread::Builder::new()
+                .name("cmd-wait".to_string())
+                .spawn(move || {
+                    let status = child.wait();
+                    let _ = tx.send(ChildEvent::Exited(status, Instant::now()));
+                })
+                .map(drop)
+        });
     drop(tx);
     if let Err(source) = started {
         let _ = killpg(pgid, Signal::SIGKILL);
         return Err(CommandError::Io {
-            context: format!("cannot watch {}", req.program),
+            context: format!("cannot watch {program}"),
             source,
         });
     }
+    Ok(Watched {
+        pgid,
+        events,
+        stdout,
+        stderr,
+    })
+}
 
-    let mut progress = Progress::default();
+/// Waits for the child until its timeout, then for its output to be closed (at most
+/// [`EOF_GRACE`] after it exited); a child that times out is terminated.
+fn wait_for(
+    req: &CommandRequest,
+    child: &Watched,
+    start: Instant,
+) -> Result<CommandResult, CommandError> {
+    let mut progress = ChildProgress::default();
     let deadline = start + req.timeout;
-    progress.pump(&rx, |p| match p.exited_at {
+    progress.pump(&child.events, |p| match p.exited_at {
         // Once the program has exited, only wait a little for its output to be closed.
         Some(at) => at + EOF_GRACE,
         None => deadline,
     });
-
     if progress.exited.is_none() {
-        // Timed out: terminate the whole group, then kill it.
         tracing::warn!(program = %req.program, timeout = ?req.timeout, "command timed out, terminating it");
-        signal_group(pgid, Signal::SIGTERM);
-        let term_deadline = Instant::now() + KILL_GRACE;
-        progress.pump(&rx, |_| term_deadline);
-        if !progress.done() {
-            signal_group(pgid, Signal::SIGKILL);
-            let kill_deadline = Instant::now() + KILL_GRACE;
-            progress.pump(&rx, |p| match p.exited_at {
-                Some(at) => (at + EOF_GRACE).min(kill_deadline),
-                None => kill_deadline,
-            });
-        }
+        terminate(child, &mut progress);
         return Err(CommandError::TimedOut {
             program: req.program.clone(),
             after: req.timeout,
-            stdout: stdout.take(),
-            stderr: stderr.take(),
+            stdout: child.stdout.take(),
+            stderr: child.stderr.take(),
         });
     }
-
     if progress.open_streams > 0 {
         tracing::warn!(
             program = %req.program,
@@ -324,15 +364,30 @@ pub fn run(req: &CommandRequest) -> Result<CommandResult, CommandError> {
     Ok(CommandResult {
         code: status.code(),
         signal: status.signal(),
-        stdout: stdout.take(),
-        stderr: stderr.take(),
+        stdout: child.stdout.take(),
+        stderr: child.stderr.take(),
         duration: exited_at.saturating_duration_since(start),
     })
 }
 
+/// SIGTERM to the whole group, then SIGKILL [`KILL_GRACE`] later if it is not done.
+fn terminate(child: &Watched, progress: &mut ChildProgress) {
+    signal_group(child.pgid, Signal::SIGTERM);
+    let term_deadline = Instant::now() + KILL_GRACE;
+    progress.pump(&child.events, |_| term_deadline);
+    if !progress.done() {
+        signal_group(child.pgid, Signal::SIGKILL);
+        let kill_deadline = Instant::now() + KILL_GRACE;
+        progress.pump(&child.events, |p| match p.exited_at {
+            Some(at) => (at + EOF_GRACE).min(kill_deadline),
+            None => kill_deadline,
+        });
+    }
+}
+
 /// The account a command runs as.
 #[derive(Debug, Clone)]
-struct Target {
+struct RunAs {
     name: String,
     uid: Uid,
     gid: Gid,
@@ -341,7 +396,7 @@ struct Target {
     shell: PathBuf,
 }
 
-impl Target {
+impl RunAs {
     fn identity(&self) -> Identity {
         Identity {
             name: self.name.clone(),
@@ -361,7 +416,7 @@ struct Identity {
     shell: String,
 }
 
-fn lookup_user(name: &str) -> Result<Target, CommandError> {
+fn lookup_user(name: &str) -> Result<RunAs, CommandError> {
     let user = User::from_name(name)
         .map_err(|e| CommandError::Io {
             context: format!("cannot look up user {name}"),
@@ -374,7 +429,7 @@ fn lookup_user(name: &str) -> Result<Target, CommandError> {
         context: format!("cannot list the groups of user {name}"),
         source: e.into(),
     })?;
-    Ok(Target {
+    Ok(RunAs {
         name: user.name,
         uid: user.uid,
         gid: user.gid,
@@ -545,7 +600,8 @@ impl Sink {
     }
 }
 
-enum Event {
+/// What a watcher thread reports.
+enum ChildEvent {
     Exited(io::Result<ExitStatus>, Instant),
     Eof,
 }
@@ -554,7 +610,7 @@ fn spawn_reader(
     name: &str,
     mut pipe: impl Read + Send + 'static,
     sink: Arc<Sink>,
-    tx: mpsc::Sender<Event>,
+    tx: mpsc::Sender<ChildEvent>,
 ) -> io::Result<()> {
     thread::Builder::new()
         .name(name.to_string())
@@ -568,22 +624,22 @@ fn spawn_reader(
                     Err(_) => break,
                 }
             }
-            let _ = tx.send(Event::Eof);
+            let _ = tx.send(ChildEvent::Eof);
         })
         .map(drop)
 }
 
 /// What the watcher threads have reported so far.
-struct Progress {
+struct ChildProgress {
     exited: Option<(io::Result<ExitStatus>, Instant)>,
     exited_at: Option<Instant>,
     open_streams: usize,
     disconnected: bool,
 }
 
-impl Default for Progress {
+impl Default for ChildProgress {
     fn default() -> Self {
-        Progress {
+        ChildProgress {
             exited: None,
             exited_at: None,
             open_streams: 2,
@@ -592,13 +648,13 @@ impl Default for Progress {
     }
 }
 
-impl Progress {
+impl ChildProgress {
     fn done(&self) -> bool {
         self.disconnected || (self.exited_at.is_some() && self.open_streams == 0)
     }
 
     /// Receives events until done or until the deadline `limit` computes from what is known.
-    fn pump(&mut self, rx: &Receiver<Event>, limit: impl Fn(&Progress) -> Instant) {
+    fn pump(&mut self, rx: &Receiver<ChildEvent>, limit: impl Fn(&ChildProgress) -> Instant) {
         while !self.done() {
             let now = Instant::now();
             let until = limit(self);
@@ -606,11 +662,11 @@ impl Progress {
                 return;
             }
             match rx.recv_timeout(until - now) {
-                Ok(Event::Exited(status, at)) => {
+                Ok(ChildEvent::Exited(status, at)) => {
                     self.exited = Some((status, at));
                     self.exited_at = Some(at);
                 }
-                Ok(Event::Eof) => self.open_streams = self.open_streams.saturating_sub(1),
+                Ok(ChildEvent::Eof) => self.open_streams = self.open_streams.saturating_sub(1),
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => self.disconnected = true,
             }

@@ -3,18 +3,18 @@
 use std::io;
 
 use crate::action::{Action, Answer, CommandOutput, ExecError, Executor, Outcome, Query};
-use crate::procedure::sandbox::Policy;
+use crate::procedure::sandbox::SandboxRules;
 
 /// Answers as a healthy standard install would, so that a plan shows every action.
 #[derive(Debug, Clone)]
 pub struct DryRunExecutor {
-    policy: Policy,
+    rules: SandboxRules,
 }
 
 impl DryRunExecutor {
     /// A dry run under the given sandbox rules (used to tell a missing file from a missing install).
-    pub fn new(policy: Policy) -> Self {
-        Self { policy }
+    pub fn new(rules: SandboxRules) -> Self {
+        Self { rules }
     }
 }
 
@@ -33,7 +33,7 @@ impl Executor for DryRunExecutor {
             // A file missing from an install that is here is missing; on a machine without the
             // install (planning ahead), assume the standard install has it.
             Query::FileExists(path) => {
-                Answer::Bool(path.exists() || !self.policy.root_exists_for(path))
+                Answer::Bool(path.exists() || !self.rules.root_exists_for(path))
             }
             Query::ReadFile(path) => match std::fs::read_to_string(path) {
                 Ok(text) => Answer::Text(Some(text)),

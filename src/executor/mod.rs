@@ -4,6 +4,8 @@ pub mod backup;
 pub mod command;
 mod dry_run;
 pub mod edits;
+#[cfg(feature = "fault-injection")]
+pub mod fault;
 pub mod live;
 
 pub use dry_run::DryRunExecutor;

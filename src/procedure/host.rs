@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use rhai::EvalAltResult;
 
 use super::engine::{Limits, Watch};
-use super::sandbox::Policy;
+use super::sandbox::SandboxRules;
 use crate::action::{Action, Answer, Executor, Outcome, Query};
 use crate::install::{Edition, InstallMethod};
 use crate::version::Version;
@@ -56,7 +56,7 @@ pub struct StepRecord {
 pub struct Host {
     /// The upgrade's context.
     pub ctx: ScriptContext,
-    policy: Policy,
+    sandbox: SandboxRules,
     executor: Arc<dyn Executor>,
     watch: Arc<Watch>,
     limits: Limits,
@@ -75,14 +75,14 @@ impl Host {
     /// A host for one plan or run.
     pub fn new(
         ctx: ScriptContext,
-        policy: Policy,
+        sandbox: SandboxRules,
         executor: Arc<dyn Executor>,
         watch: Arc<Watch>,
         limits: Limits,
     ) -> Self {
         Self {
             ctx,
-            policy,
+            sandbox,
             executor,
             watch,
             limits,
@@ -166,7 +166,7 @@ impl Host {
 
     /// The real path of a file the script names, when the sandbox allows it.
     pub fn path(&self, path: &str) -> ApiResult<PathBuf> {
-        self.policy
+        self.sandbox
             .check_path(path)
             .map_err(|v| script_error(v.to_string()))
     }
@@ -185,20 +185,20 @@ impl Host {
 
     /// The full name of a unit the script names, when the sandbox allows it.
     pub fn unit(&self, unit: &str) -> ApiResult<String> {
-        self.policy
+        self.sandbox
             .check_unit(unit)
             .map_err(|v| script_error(v.to_string()))
     }
 
     /// Accepts an allow-listed program.
     pub fn program(&self, program: &str) -> ApiResult<()> {
-        self.policy
+        self.sandbox
             .check_command(program)
             .map_err(|v| script_error(v.to_string()))
     }
 
     /// The sandbox's rules.
-    pub fn policy(&self) -> &Policy {
-        &self.policy
+    pub fn sandbox_rules(&self) -> &SandboxRules {
+        &self.sandbox
     }
 }

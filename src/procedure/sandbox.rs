@@ -65,33 +65,53 @@ pub fn is_forbidden_env(name: &str) -> bool {
 pub enum Violation {
     /// A file outside every root.
     #[error("sandbox: {path} is outside the allowed file roots ({roots})")]
-    PathOutsideRoots { path: String, roots: String },
+    PathOutsideRoots {
+        /// The path, as given (and what it resolves to).
+        path: String,
+        /// The allowed roots.
+        roots: String,
+    },
     /// A relative path.
     #[error("sandbox: {0} is not an absolute path")]
     RelativePath(String),
     /// A path that cannot be resolved.
     #[error("sandbox: cannot resolve {path}: {reason}")]
-    Unresolvable { path: String, reason: String },
+    Unresolvable {
+        /// The path, as given (and what it resolves to).
+        path: String,
+        /// Why.
+        reason: String,
+    },
     /// A unit outside the patterns.
     #[error("sandbox: unit {unit} does not match the allowed unit patterns ({patterns})")]
-    UnitNotAllowed { unit: String, patterns: String },
+    UnitNotAllowed {
+        /// The unit.
+        unit: String,
+        /// The allowed patterns.
+        patterns: String,
+    },
     /// A malformed unit name.
     #[error("sandbox: {0:?} is not a unit name")]
     BadUnitName(String),
     /// A program not on the allow list.
     #[error("sandbox: program {program} is not allowed (allowed: {allowed})")]
-    CommandNotAllowed { program: String, allowed: String },
+    CommandNotAllowed {
+        /// The program.
+        program: String,
+        /// The allow list.
+        allowed: String,
+    },
 }
 
 /// The sandbox's rules.
 #[derive(Debug, Clone)]
-pub struct Policy {
+pub struct SandboxRules {
     file_roots: Vec<PathBuf>,
     unit_patterns: Vec<glob::Pattern>,
     allowed_commands: Vec<String>,
 }
 
-impl Policy {
+impl SandboxRules {
     /// Builds the rules; roots are resolved now, so a symlinked root still works.
     pub fn new(
         file_roots: &[PathBuf],
@@ -261,8 +281,8 @@ fn resolve_depth(path: &Path, depth: usize) -> io::Result<PathBuf> {
 mod tests {
     use super::*;
 
-    fn policy(root: &Path) -> Policy {
-        Policy::new(
+    fn rules(root: &Path) -> SandboxRules {
+        SandboxRules::new(
             &[root.to_path_buf()],
             vec![glob::Pattern::new("canopsis*").unwrap()],
             vec![
@@ -278,7 +298,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("opt");
         std::fs::create_dir_all(root.join("etc")).unwrap();
-        let p = policy(&root);
+        let p = rules(&root);
         let inside = format!("{}/etc/canopsis.toml", root.display());
         assert!(p.check_path(&inside).is_ok());
         let new_file = format!("{}/etc/new/sub/file", root.display());
@@ -298,7 +318,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("opt");
         std::fs::create_dir_all(&root).unwrap();
-        let p = policy(&root);
+        let p = rules(&root);
         let sneaky = format!("{}/../../../etc/passwd", root.display());
         assert!(matches!(
             p.check_path(&sneaky),
@@ -319,7 +339,7 @@ mod tests {
         std::fs::create_dir_all(&outside).unwrap();
         std::os::unix::fs::symlink(&outside, root.join("link")).unwrap();
         std::os::unix::fs::symlink("../secret/file", root.join("rel-link")).unwrap();
-        let p = policy(&root);
+        let p = rules(&root);
         for path in [
             root.join("link/file"),
             root.join("rel-link"),
@@ -341,7 +361,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::os::unix::fs::symlink(dir.path().join("b"), dir.path().join("a")).unwrap();
         std::os::unix::fs::symlink(dir.path().join("a"), dir.path().join("b")).unwrap();
-        let p = policy(dir.path());
+        let p = rules(dir.path());
         let err = p
             .check_path(dir.path().join("a/x").to_str().unwrap())
             .unwrap_err();
@@ -350,7 +370,7 @@ mod tests {
 
     #[test]
     fn units_match_patterns_after_normalizing() {
-        let p = policy(Path::new("/opt/canopsis"));
+        let p = rules(Path::new("/opt/canopsis"));
         assert_eq!(
             p.check_unit("canopsis-engine-go@engine-fifo").unwrap(),
             "canopsis-engine-go@engine-fifo.service"
@@ -375,7 +395,7 @@ mod tests {
 
     #[test]
     fn commands_only_from_the_allow_list_and_never_a_shell() {
-        let p = policy(Path::new("/opt/canopsis"));
+        let p = rules(Path::new("/opt/canopsis"));
         assert!(p.check_command("yum").is_ok());
         assert!(p
             .check_command("/opt/canopsis/bin/canopsis-reconfigure")

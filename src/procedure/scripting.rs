@@ -5,7 +5,7 @@ use std::sync::Arc;
 use super::api::{self, ApiDoc};
 use super::engine::{self, CompiledScript, Limits, Watch};
 use super::host::{Host, ScriptContext, StepRecord};
-use super::sandbox::Policy;
+use super::sandbox::SandboxRules;
 use super::{Hook, Script, ScriptError};
 use crate::action::Executor;
 use crate::version::Version;
@@ -16,7 +16,7 @@ pub struct ProcedureSettings {
     /// The script context (from, to, edition...).
     pub context: ScriptContext,
     /// The sandbox rules.
-    pub policy: Policy,
+    pub policy: SandboxRules,
     /// Resource limits.
     pub limits: Limits,
 }

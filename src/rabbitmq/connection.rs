@@ -30,14 +30,13 @@ fn amqp_source(settings: &Settings) -> Result<AmqpSource> {
         });
     }
     let path = &settings.engine_env_file;
-    let text = std::fs::read_to_string(path).with_context(|| {
+    let env = crate::install::EngineEnv::read(path).with_context(|| {
         format!(
             "rabbitmq.amqp_url is not set, and the engines' environment file {} \
              (install.engine_env_file), where CPS_AMQP_URL would be, cannot be read",
             path.display()
         )
     })?;
-    let env = crate::envfile::parse(&text);
     let url = env
         .get("CPS_AMQP_URL")
         .map(str::trim)

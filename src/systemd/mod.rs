@@ -4,6 +4,7 @@
 //! A job is waited for by its own JobRemoved signal: we subscribe before queueing it, so the
 //! signal cannot be missed, and we match it by job path, so other jobs do not confuse us.
 
+pub mod envfile;
 mod jobs;
 mod notify;
 

@@ -23,7 +23,8 @@ use std::sync::Arc;
 use anyhow::Result;
 
 use crate::config::Settings;
-use crate::executor::live::Hold;
+#[cfg(feature = "fault-injection")]
+use crate::executor::fault::Hold;
 use crate::systemd::Notifier;
 use crate::version::Version;
 use clock::LiveClock;
@@ -56,6 +57,7 @@ pub struct RunOptions {
     /// Start at once, without waiting for a maintenance window.
     pub now: bool,
     /// Tests of crash and resume: stop after the first action of a step.
+    #[cfg(feature = "fault-injection")]
     pub hold: Option<Hold>,
 }
 

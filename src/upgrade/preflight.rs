@@ -95,7 +95,14 @@ pub fn prepare<'a>(
     if unfinished.is_none() {
         journaling::begin(&journal, &plan)?;
     }
-    let live = live_executor(settings, options, systemd, &journal, notifier, runtime);
+    #[allow(unused_mut)] // changed only by the crash tests' hook
+    let mut live = live_executor(settings, systemd, &journal, notifier, runtime);
+    #[cfg(feature = "fault-injection")]
+    {
+        live.executor = live
+            .executor
+            .with_hold(options.hold.clone(), live.current_step.clone());
+    }
     let procedures = Procedures::prepare(
         &catalog,
         &scripts,
@@ -252,7 +259,6 @@ struct Live {
 /// The live executor, its backups in this run's directory.
 fn live_executor(
     settings: &Settings,
-    options: &RunOptions,
     systemd: crate::systemd::Systemd,
     journal: &Arc<JournalFile>,
     notifier: &Arc<Notifier>,
@@ -276,15 +282,8 @@ fn live_executor(
             notifier.extend_timeout(expected + Duration::from_secs(60));
         }
     };
-    let executor = LiveExecutor::new(
-        live_settings(settings),
-        systemd,
-        runtime.clone(),
-        backups,
-        current_step.clone(),
-        options.hold.clone(),
-    )
-    .with_progress(Arc::new(progress));
+    let executor = LiveExecutor::new(live_settings(settings), systemd, runtime.clone(), backups)
+        .with_progress(Arc::new(progress));
     Live {
         executor,
         current_step,

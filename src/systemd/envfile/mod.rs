@@ -26,7 +26,10 @@
 //! [`set`] edits such a file in place, keeping every other byte.
 
 use std::fmt;
-use std::ops::Range;
+
+mod scan;
+
+use scan::scan;
 
 /// The parsed file: what systemd would put in the environment, plus what it would complain about.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -40,8 +43,38 @@ pub struct EnvFile {
 /// Something systemd would skip or read in a surprising way, at a 1-based line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EnvWarning {
+    /// The 1-based line.
     pub line: usize,
+    /// What systemd does with it.
     pub message: String,
+    /// The same without the text of the file it quotes (which may hold a secret), for logs.
+    without_text: Option<String>,
+}
+
+impl EnvWarning {
+    /// A warning that quotes nothing of the file.
+    fn plain(line: usize, message: String) -> Self {
+        Self {
+            line,
+            message,
+            without_text: None,
+        }
+    }
+
+    /// A warning that quotes the file, and how to say it without the quote.
+    fn quoting(line: usize, message: String, without_text: &str) -> Self {
+        Self {
+            line,
+            message,
+            without_text: Some(without_text.to_owned()),
+        }
+    }
+
+    /// The message without any text of the file, safe for a log even when the file holds
+    /// passwords.
+    pub fn redacted(&self) -> &str {
+        self.without_text.as_deref().unwrap_or(&self.message)
+    }
 }
 
 impl fmt::Display for EnvWarning {
@@ -101,12 +134,20 @@ pub fn parse(text: &str) -> EnvFile {
 /// Why [`try_set`] could not set a key.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SetError {
+    /// The key is not `[A-Za-z_][A-Za-z0-9_]*`.
     #[error("{0:?} is not a valid environment variable name ([A-Za-z_][A-Za-z0-9_]*)")]
     InvalidName(String),
+    /// The value holds a NUL.
     #[error("the value of {0} contains a NUL character, which an environment cannot hold")]
     NulInValue(String),
+    /// The file's own syntax would hide the new assignment or change other variables.
     #[error("setting {key} would not take effect: {reason}")]
-    NoEffect { key: String, reason: String },
+    NoEffect {
+        /// The key.
+        key: String,
+        /// Why.
+        reason: String,
+    },
 }
 
 /// The file's text with `key` set to `value`; see [`try_set`].
@@ -209,296 +250,6 @@ pub fn quote(value: &str) -> String {
     }
     out.push('"');
     out
-}
-
-/// One `KEY=...` as systemd reads it, valid name or not.
-#[derive(Debug)]
-struct Assignment {
-    key: String,
-    value: String,
-    valid: bool,
-    /// From the first character of the key to the end of the value (before the newline that
-    /// ends it, or the end of the text).
-    span: Range<usize>,
-}
-
-struct Scan {
-    assignments: Vec<Assignment>,
-    warnings: Vec<EnvWarning>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum State {
-    PreKey,
-    Key,
-    PreValue,
-    Value,
-    ValueEscape,
-    SingleQuote,
-    DoubleQuote,
-    DoubleQuoteEscape,
-    Comment,
-    CommentEscape,
-}
-
-fn is_whitespace(c: char) -> bool {
-    matches!(c, ' ' | '\t' | '\n' | '\r')
-}
-
-fn is_newline(c: char) -> bool {
-    matches!(c, '\n' | '\r')
-}
-
-/// The systemd state machine. Line numbers count `\n` only, and an assignment's line is the
-/// one its key starts on (systemd's own messages may be off by one).
-fn scan(text: &str) -> Scan {
-    let mut assignments = Vec::new();
-    let mut warnings = Vec::new();
-    let mut state = State::PreKey;
-    let mut line = 1usize;
-    let mut key = String::new();
-    let mut value = String::new();
-    // Byte offsets where trailing whitespace starts (systemd's last_*_whitespace).
-    let mut key_ws: Option<usize> = None;
-    let mut value_ws: Option<usize> = None;
-    let mut start = 0usize;
-    let mut start_line = 1usize;
-    let mut quote_line = 1usize;
-    let mut comment_line = 1usize;
-    let mut end = text.len();
-
-    let mut finish = |key: &mut String,
-                      value: &mut String,
-                      key_ws: Option<usize>,
-                      chomp: Option<usize>,
-                      start: usize,
-                      start_line: usize,
-                      end: usize,
-                      warnings: &mut Vec<EnvWarning>| {
-        if let Some(at) = key_ws {
-            key.truncate(at);
-        }
-        if let Some(at) = chomp {
-            value.truncate(at);
-        }
-        let valid = is_valid_name(key);
-        if !valid {
-            let hint = if key.starts_with("export ") || key.starts_with("export\t") {
-                " (`export` is shell syntax, systemd does not understand it)"
-            } else {
-                ""
-            };
-            warnings.push(EnvWarning {
-                line: start_line,
-                message: format!(
-                    "invalid variable name {key:?}: systemd ignores this assignment{hint}"
-                ),
-            });
-        }
-        assignments.push(Assignment {
-            key: std::mem::take(key),
-            value: std::mem::take(value),
-            valid,
-            span: start..end,
-        });
-    };
-
-    for (pos, c) in text.char_indices() {
-        if c == '\0' {
-            warnings.push(EnvWarning {
-                line,
-                message: "NUL character: systemd stops reading the file here".to_string(),
-            });
-            end = pos;
-            break;
-        }
-        match state {
-            State::PreKey => {
-                if c == '#' || c == ';' {
-                    state = State::Comment;
-                    comment_line = line;
-                } else if !is_whitespace(c) {
-                    state = State::Key;
-                    key.clear();
-                    key.push(c);
-                    key_ws = None;
-                    start = pos;
-                    start_line = line;
-                }
-            }
-            State::Key => {
-                if is_newline(c) {
-                    warnings.push(no_equals(start_line, &key));
-                    state = State::PreKey;
-                } else if c == '=' {
-                    state = State::PreValue;
-                    value.clear();
-                    value_ws = None;
-                } else {
-                    if !is_whitespace(c) {
-                        key_ws = None;
-                    } else if key_ws.is_none() {
-                        key_ws = Some(key.len());
-                    }
-                    key.push(c);
-                }
-            }
-            State::PreValue => {
-                if is_newline(c) {
-                    finish(
-                        &mut key,
-                        &mut value,
-                        key_ws,
-                        None,
-                        start,
-                        start_line,
-                        pos,
-                        &mut warnings,
-                    );
-                    state = State::PreKey;
-                } else if c == '\'' {
-                    state = State::SingleQuote;
-                    quote_line = line;
-                } else if c == '"' {
-                    state = State::DoubleQuote;
-                    quote_line = line;
-                } else if c == '\\' {
-                    state = State::ValueEscape;
-                } else if !is_whitespace(c) {
-                    state = State::Value;
-                    value.push(c);
-                }
-            }
-            State::Value => {
-                if is_newline(c) {
-                    finish(
-                        &mut key,
-                        &mut value,
-                        key_ws,
-                        value_ws,
-                        start,
-                        start_line,
-                        pos,
-                        &mut warnings,
-                    );
-                    state = State::PreKey;
-                } else if c == '\\' {
-                    state = State::ValueEscape;
-                    value_ws = None;
-                } else {
-                    if !is_whitespace(c) {
-                        value_ws = None;
-                    } else if value_ws.is_none() {
-                        value_ws = Some(value.len());
-                    }
-                    value.push(c);
-                }
-            }
-            State::ValueEscape => {
-                state = State::Value;
-                if !is_newline(c) {
-                    value.push(c);
-                }
-            }
-            State::SingleQuote => {
-                if c == '\'' {
-                    state = State::PreValue;
-                } else {
-                    value.push(c);
-                }
-            }
-            State::DoubleQuote => {
-                if c == '"' {
-                    state = State::PreValue;
-                } else if c == '\\' {
-                    state = State::DoubleQuoteEscape;
-                } else {
-                    value.push(c);
-                }
-            }
-            State::DoubleQuoteEscape => {
-                state = State::DoubleQuote;
-                if matches!(c, '"' | '\\' | '`' | '$') {
-                    value.push(c);
-                } else if c != '\n' {
-                    value.push('\\');
-                    value.push(c);
-                }
-            }
-            State::Comment => {
-                if c == '\\' {
-                    state = State::CommentEscape;
-                } else if is_newline(c) {
-                    state = State::PreKey;
-                }
-            }
-            State::CommentEscape => {
-                if c == '\n' {
-                    warnings.push(EnvWarning {
-                        line: comment_line,
-                        message: format!(
-                            "comment ends with a backslash: systemd 252 also ignores line {} \
-                             (systemd 254 and later do not)",
-                            line + 1
-                        ),
-                    });
-                }
-                state = State::Comment;
-            }
-        }
-        if c == '\n' {
-            line += 1;
-        }
-    }
-
-    match state {
-        State::Key => warnings.push(no_equals(start_line, &key)),
-        State::PreValue
-        | State::Value
-        | State::ValueEscape
-        | State::SingleQuote
-        | State::DoubleQuote
-        | State::DoubleQuoteEscape => {
-            if matches!(
-                state,
-                State::SingleQuote | State::DoubleQuote | State::DoubleQuoteEscape
-            ) {
-                warnings.push(EnvWarning {
-                    line: quote_line,
-                    message: "unterminated quote: systemd takes the rest of the file as the value"
-                        .to_string(),
-                });
-            }
-            let chomp = if state == State::Value {
-                value_ws
-            } else {
-                None
-            };
-            finish(
-                &mut key,
-                &mut value,
-                key_ws,
-                chomp,
-                start,
-                start_line,
-                end,
-                &mut warnings,
-            );
-        }
-        State::PreKey | State::Comment | State::CommentEscape => {}
-    }
-    warnings.sort_by_key(|w| w.line);
-    Scan {
-        assignments,
-        warnings,
-    }
-}
-
-fn no_equals(line: usize, key: &str) -> EnvWarning {
-    EnvWarning {
-        line,
-        message: format!("no '=' in {:?}: systemd ignores this line", key.trim_end()),
-    }
 }
 
 #[cfg(test)]

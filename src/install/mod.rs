@@ -1,8 +1,13 @@
-//! How Canopsis is installed on this machine: edition and install method.
+//! How Canopsis is installed on this machine: edition and install method, and the engines'
+//! environment file.
+
+mod engine_env;
 
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
+
+pub use engine_env::{EngineEnv, EngineEnvError};
 
 /// The Canopsis edition.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
