@@ -111,7 +111,7 @@ impl Catalog {
     /// Adds (or replaces) the releases of one index file's text.
     pub fn add_index(&mut self, origin: &str, text: &str) -> Result<(), IndexError> {
         let at = |span: std::ops::Range<usize>, message: String| {
-            let (line, column) = crate::text::line_col(text, span.start);
+            let (line, column) = crate::support::text::line_col(text, span.start);
             IndexError {
                 origin: origin.to_owned(),
                 line,

@@ -4,12 +4,12 @@
 //! A missing journal is an empty one; a journal that does not parse, or that is not ours, is an
 //! error (never a silent reset: it may be the only record of a half-done upgrade).
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
+use crate::support::fs::write_atomically;
 use crate::version::Version;
 
 /// The `format` field of our journal.
@@ -282,53 +282,6 @@ impl JournalFile {
     }
 }
 
-/// Writes a file atomically: temporary file in the same directory, fsync, rename over the
-/// target, fsync of the directory. The new file keeps the old one's permissions.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .ok_or_else(|| std::io::Error::other("not a file path"))?;
-    let temp = dir.join(format!(
-        ".{}.tmp-{}",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    let result = (|| {
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&temp)?;
-        file.write_all(bytes)?;
-        match std::fs::metadata(path) {
-            Ok(meta) => {
-                file.set_permissions(meta.permissions())?;
-                let (uid, gid) = (
-                    std::os::unix::fs::MetadataExt::uid(&meta),
-                    std::os::unix::fs::MetadataExt::gid(&meta),
-                );
-                std::os::unix::fs::fchown(&file, Some(uid), Some(gid))?;
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                file.set_permissions(std::fs::Permissions::from_mode(0o644))?;
-            }
-            Err(e) => return Err(e),
-        }
-        file.sync_all()?;
-        std::fs::rename(&temp, path)?;
-        std::fs::File::open(dir)?.sync_all()
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&temp);
-    }
-    result
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -399,20 +352,5 @@ mod tests {
             Journal::parse("j.json", &newer),
             Err(JournalError::Foreign { .. })
         ));
-    }
-
-    #[test]
-    fn atomic_write_keeps_mode() {
-        use std::os::unix::fs::PermissionsExt;
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("canopsis.toml");
-        std::fs::write(&path, "old").unwrap();
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
-        write_atomically(&path, b"new").unwrap();
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), "new");
-        assert_eq!(
-            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
-            0o640
-        );
     }
 }

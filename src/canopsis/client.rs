@@ -689,7 +689,7 @@ impl ApiClient {
         ApiError::Unreachable {
             method,
             url: url.to_string(),
-            cause: error_chain(&error.without_url()),
+            cause: crate::support::error::chain(&error.without_url()),
         }
     }
 }
@@ -710,20 +710,6 @@ fn method_name(method: &Method) -> &'static str {
         Method::DELETE => "DELETE",
         _ => "HTTP",
     }
-}
-
-/// An error and its causes, `a: b: c`, each said once.
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    let mut next = Some(error);
-    while let Some(e) = next {
-        let text = e.to_string();
-        if !parts.iter().any(|p| p.contains(&text)) {
-            parts.push(text);
-        }
-        next = e.source();
-    }
-    parts.join(": ")
 }
 
 fn check_id(id: &str) -> Result<(), ApiError> {

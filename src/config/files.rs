@@ -34,7 +34,7 @@ pub fn layered(root: &Path) -> Result<Vec<Source>, ConfigError> {
             main.push(file);
         }
         let dropin_dir = dir.join("config.d");
-        let found = crate::fsutil::files_with_extension(&dropin_dir, "toml").map_err(|e| {
+        let found = crate::support::fs::files_with_extension(&dropin_dir, "toml").map_err(|e| {
             ConfigError::Read {
                 file: dropin_dir.display().to_string(),
                 reason: e.to_string(),

@@ -132,7 +132,7 @@ macro_rules! fragment {
             /// Lays a fragment over what was merged so far.
             pub fn apply(&mut self, file: &str, text: &str, fragment: Fragment) {
                 let at = |span: std::ops::Range<usize>| {
-                    let (line, column) = crate::text::line_col(text, span.start);
+                    let (line, column) = crate::support::text::line_col(text, span.start);
                     Origin { file: file.to_owned(), line, column }
                 };
                 $( if let Some(input) = fragment.$section { self.$section.apply(input, &at); } )*
@@ -162,7 +162,7 @@ fragment! {
 /// line and column.
 pub(super) fn parse(file: &str, text: &str) -> Result<Fragment, ConfigError> {
     toml::from_str(text).map_err(|e| {
-        let (line, column) = crate::text::line_col(text, e.span().map_or(0, |s| s.start));
+        let (line, column) = crate::support::text::line_col(text, e.span().map_or(0, |s| s.start));
         ConfigError::At {
             file: file.to_owned(),
             line,

@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use crate::journal::{write_atomically, Backup, JournalFile, Original};
+use crate::journal::{Backup, JournalFile, Original};
+use crate::support::fs::write_atomically;
 
 /// Saves originals into a directory of the run and records them in the journal.
 #[derive(Debug, Clone)]

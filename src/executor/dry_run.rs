@@ -41,7 +41,7 @@ impl Executor for DryRunExecutor {
                 Err(e) => return Err(ExecError(format!("cannot read {}: {e}", path.display()))),
             },
             Query::ListFiles { dir, suffix } => Answer::Paths(
-                super::list_files(dir, suffix)
+                crate::support::fs::list_files(dir, suffix)
                     .map_err(|e| ExecError(format!("cannot list {}: {e}", dir.display())))?,
             ),
         })

@@ -7,8 +7,8 @@ use jiff::Zoned;
 use serde_json::{json, Map, Value};
 
 use super::view::{event_text, status, MonitorEvent, View};
-use crate::rabbitmq::drain::{group, plural};
 use crate::rabbitmq::{BrokerEvent, Verdict, VerdictKind};
+use crate::support::format::{group, plural};
 
 /// The widest bar, in characters.
 const BAR_WIDTH: usize = 30;

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use jiff::Zoned;
 
-use crate::rabbitmq::drain::{format_duration, format_rate, plural};
 use crate::rabbitmq::{Assumed, BrokerEvent, QueueSample, Verdict};
+use crate::support::format::{format_duration, format_rate, plural};
 
 /// One poll, as shown.
 #[derive(Debug, Clone, PartialEq)]

@@ -137,7 +137,7 @@ pub fn load(
     };
     for (dirs, addon) in [(release_dirs, false), (addon_dirs, true)] {
         for dir in dirs {
-            let files = match crate::fsutil::files_with_extension(dir, "rhai") {
+            let files = match crate::support::fs::files_with_extension(dir, "rhai") {
                 Ok(files) => files,
                 Err(e) => {
                     errors.push(DiscoverError {

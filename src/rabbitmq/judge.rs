@@ -5,8 +5,9 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::drain::{
-    group, plural, Baseline, DrainCriteria, DrainMonitor, QueueSample, Sample, Verdict, VerdictKind,
+    Baseline, DrainCriteria, DrainMonitor, QueueSample, Sample, Verdict, VerdictKind,
 };
+use crate::support::format::{group, plural};
 
 /// A queue whose figures at start were not taken as its baseline.
 #[derive(Debug, Clone, PartialEq, Eq)]

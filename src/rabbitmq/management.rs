@@ -386,7 +386,7 @@ impl Management {
             .build()
             .map_err(|e| ManagementError::BadUrl {
                 url: url.to_string(),
-                reason: error_chain(&e),
+                reason: crate::support::error::chain(&e.without_url()),
             })?;
         Ok(Self {
             client,
@@ -433,7 +433,7 @@ impl Management {
             reason: if e.is_timeout() {
                 format!("no answer within {:?}", self.timeout)
             } else {
-                error_chain(&e)
+                crate::support::error::chain(&e.without_url())
             },
         };
         let response = self
@@ -494,25 +494,6 @@ pub fn error_reason(body: &str) -> Option<String> {
 /// A vhost (or any name) as one URL path segment: `/` is `%2F`.
 pub fn encode_segment(name: &str) -> String {
     utf8_percent_encode(name, SEGMENT).to_string()
-}
-
-/// An error and its sources, without the request URL.
-fn error_chain(err: &reqwest::Error) -> String {
-    let mut text = String::new();
-    let mut current: Option<&dyn std::error::Error> = Some(err);
-    while let Some(e) = current {
-        let part = e.to_string();
-        // reqwest's own Display repeats the URL: keep only what precedes it.
-        let part = part.split(" for url (").next().unwrap_or(&part).to_owned();
-        if !text.contains(&part) {
-            if !text.is_empty() {
-                text.push_str(": ");
-            }
-            text.push_str(&part);
-        }
-        current = e.source();
-    }
-    text
 }
 
 #[cfg(test)]

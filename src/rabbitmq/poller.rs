@@ -11,9 +11,10 @@ use std::time::Duration;
 use tokio::time::{sleep_until, timeout, timeout_at, Instant};
 
 use super::connection::MANAGEMENT_TIMEOUT;
-use super::drain::{format_duration, QueueSample};
+use super::drain::QueueSample;
 use super::live::{LiveCounter, LiveError};
 use super::watch::{WatchError, Watcher};
+use crate::support::format::format_duration;
 use crate::support::url::redact_url;
 
 /// The live figures of the engine queues, by name (a queue the broker does not have is absent).

@@ -10,12 +10,13 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::drain::{
-    format_duration, preflight_check, AbnormalBacklog, Baseline, DrainMonitor, PollPlan,
-    QueueSample, Sample, StuckQueue, Verdict,
+    preflight_check, AbnormalBacklog, Baseline, DrainMonitor, PollPlan, QueueSample, Sample,
+    StuckQueue, Verdict,
 };
 use super::live::{LiveCounter, LiveError};
 use super::management::{Management, ManagementError, QueueInfo};
 use super::poller::{BrokerEvent, PollEnd, Poller};
+use crate::support::format::format_duration;
 
 /// Which queues of the vhost are engine queues: durable ones whose names start with one of the
 /// prefixes (exclusive and auto-delete queues die with their connection and are skipped).

@@ -1,4 +1,8 @@
 //! Small helpers shared by several concerns: one home each, so that they do not drift apart.
 
 pub mod credentials;
+pub mod error;
+pub mod format;
+pub mod fs;
+pub mod text;
 pub mod url;

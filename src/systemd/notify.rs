@@ -87,7 +87,7 @@ fn datagram(states: &[NotifyState]) -> String {
         .iter()
         .map(|state| match state {
             NotifyState::Status(text) => {
-                format!("STATUS={}\n", crate::text::escape_controls(text))
+                format!("STATUS={}\n", crate::support::text::escape_controls(text))
             }
             state => format!("{state}\n"),
         })

@@ -1,7 +1,7 @@
 //! Windows as text: one window in a zone and UTC, and the listing of `window [--next N]`.
 
+use crate::support::format::compact_duration;
 use std::fmt::Write as _;
-use std::time::Duration;
 
 use jiff::tz::TimeZone;
 use jiff::{Timestamp, Zoned};
@@ -77,26 +77,6 @@ fn instant(t: Timestamp, tz: &TimeZone) -> String {
     }
 }
 
-/// "2d 3h 10m"; seconds only under a minute; "0s" for nothing.
-pub fn human_duration(d: Duration) -> String {
-    let secs = d.as_secs();
-    if secs < 60 {
-        return format!("{secs}s");
-    }
-    let (days, hours, mins) = (secs / 86_400, secs / 3600 % 24, secs / 60 % 60);
-    let mut out = Vec::new();
-    if days > 0 {
-        out.push(format!("{days}d"));
-    }
-    if hours > 0 {
-        out.push(format!("{hours}h"));
-    }
-    if mins > 0 {
-        out.push(format!("{mins}m"));
-    }
-    out.join(" ")
-}
-
 /// The text of `window [--next N]`: where `now` stands, then the next `n` windows, one a line,
 /// in the schedule's zone and in UTC.
 pub fn render_upcoming(schedule: &Schedule, now: Timestamp, n: usize) -> String {
@@ -112,7 +92,7 @@ pub fn render_upcoming(schedule: &Schedule, now: Timestamp, n: usize) -> String 
                 out,
                 "now inside a window until {}, {} left",
                 instant(w.end, tz),
-                human_duration(w.remaining(now))
+                compact_duration(w.remaining(now))
             );
         }
         None => {
@@ -124,7 +104,7 @@ pub fn render_upcoming(schedule: &Schedule, now: Timestamp, n: usize) -> String 
                 let _ = writeln!(
                     out,
                     "now outside the windows; the next one opens in {}",
-                    human_duration(wait.length())
+                    compact_duration(wait.length())
                 );
             }
         }

@@ -31,7 +31,7 @@ impl LiveExecutor {
     /// Every `*.js` below `dir`, in name order, through the MongoDB shell; none is an error.
     fn mongo_scripts(&self, dir: &Path) -> Result<Outcome, ExecError> {
         let dir = self.recheck(dir)?;
-        let files = crate::executor::list_files(&dir, ".js")
+        let files = crate::support::fs::list_files(&dir, ".js")
             .map_err(|e| fail(format!("cannot list {}: {e}", dir.display())))?;
         if files.is_empty() {
             return Err(fail(format!(

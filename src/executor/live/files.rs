@@ -7,7 +7,7 @@ use super::{fail, not_of_family, LiveExecutor};
 use crate::action::{Action, Answer, ExecError, Outcome, Query};
 use crate::executor::backup::replace_symlink;
 use crate::executor::edits;
-use crate::journal::write_atomically;
+use crate::support::fs::write_atomically;
 use crate::systemd::envfile;
 
 impl LiveExecutor {
@@ -49,7 +49,7 @@ impl LiveExecutor {
                 Err(e) => return Err(fail(format!("cannot read {}: {e}", path.display()))),
             },
             Query::ListFiles { dir, suffix } => Answer::Paths(
-                crate::executor::list_files(dir, suffix)
+                crate::support::fs::list_files(dir, suffix)
                     .map_err(|e| fail(format!("cannot list {}: {e}", dir.display())))?,
             ),
             other => {

@@ -1,0 +1,136 @@
+//! Files: listing the ones a directory holds, and writing one atomically.
+
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+/// The regular files of `dir` (not recursive) with extension `ext`, sorted by name; a missing
+/// directory has none.
+pub fn files_with_extension(dir: &Path, ext: &str) -> io::Result<Vec<PathBuf>> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    let mut files = Vec::new();
+    for entry in entries {
+        let path = entry?.path();
+        // is_file follows symlinks: a symlinked drop-in or script counts.
+        if path.extension().is_some_and(|e| e == ext) && path.is_file() {
+            files.push(path);
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// The regular files below `dir` (recursively) whose names end with `suffix`, sorted by path;
+/// a missing directory has none.
+pub fn list_files(dir: &Path, suffix: &str) -> io::Result<Vec<PathBuf>> {
+    let mut found = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(e),
+        };
+        for entry in entries {
+            let entry = entry?;
+            let kind = entry.file_type()?;
+            let path = entry.path();
+            if kind.is_dir() {
+                pending.push(path);
+            } else if kind.is_file() && path.to_string_lossy().ends_with(suffix) {
+                found.push(path);
+            }
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
+/// Writes a file atomically: temporary file in the same directory, fsync, rename over the
+/// target, fsync of the directory. The new file keeps the old one's permissions.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .ok_or_else(|| std::io::Error::other("not a file path"))?;
+    let temp = dir.join(format!(
+        ".{}.tmp-{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    let result = (|| {
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&temp)?;
+        file.write_all(bytes)?;
+        match std::fs::metadata(path) {
+            Ok(meta) => {
+                file.set_permissions(meta.permissions())?;
+                let (uid, gid) = (
+                    std::os::unix::fs::MetadataExt::uid(&meta),
+                    std::os::unix::fs::MetadataExt::gid(&meta),
+                );
+                std::os::unix::fs::fchown(&file, Some(uid), Some(gid))?;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                file.set_permissions(std::fs::Permissions::from_mode(0o644))?;
+            }
+            Err(e) => return Err(e),
+        }
+        file.sync_all()?;
+        std::fs::rename(&temp, path)?;
+        std::fs::File::open(dir)?.sync_all()
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lists_matching_files_recursively_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let sub = dir.path().join("release4.5");
+        std::fs::create_dir_all(&sub).unwrap();
+        for name in ["002_b.js", "001_a.js", "notes.txt"] {
+            std::fs::write(sub.join(name), "").unwrap();
+        }
+        let files = list_files(dir.path(), ".js").unwrap();
+        let names: Vec<_> = files
+            .iter()
+            .map(|p| p.file_name().unwrap().to_str().unwrap())
+            .collect();
+        assert_eq!(names, ["001_a.js", "002_b.js"]);
+        assert!(list_files(&dir.path().join("missing"), ".js")
+            .unwrap()
+            .is_empty());
+    }
+
+    #[test]
+    fn atomic_write_keeps_mode() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("canopsis.toml");
+        std::fs::write(&path, "old").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+        write_atomically(&path, b"new").unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "new");
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o640
+        );
+    }
+}
