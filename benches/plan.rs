@@ -41,17 +41,17 @@ fn build(
     from: &Version,
     to: &Version,
 ) -> plan::Plan {
-    let policy = settings.policy();
+    let rules = settings.sandbox_rules();
     let procedure = ProcedureSettings {
         context: canopsis_upgrade::upgrade::inputs::context(settings, from.clone(), to.clone()),
-        policy: policy.clone(),
+        rules: rules.clone(),
         limits: settings.limits.clone(),
     };
     plan::build(
         catalog,
         scripts,
         procedure,
-        Arc::new(DryRunExecutor::new(policy)),
+        Arc::new(DryRunExecutor::new(rules)),
     )
     .unwrap()
 }

@@ -12,13 +12,13 @@ use crate::version::Version;
 pub fn collect() -> Vec<ApiDoc> {
     let settings = Settings::from_sources(&[]).expect("the defaults are valid");
     let version = Version::parse("0.0.0").expect("a valid version");
-    let policy = settings.policy();
+    let rules = settings.sandbox_rules();
     let procedure = ProcedureSettings {
         context: crate::upgrade::inputs::context(&settings, version.clone(), version),
-        policy: policy.clone(),
+        rules: rules.clone(),
         limits: settings.limits.clone(),
     };
-    Scripting::new(procedure, Arc::new(DryRunExecutor::new(policy)))
+    Scripting::new(procedure, Arc::new(DryRunExecutor::new(rules)))
         .docs()
         .to_vec()
 }

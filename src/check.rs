@@ -92,13 +92,13 @@ fn check_one(settings: &Settings, catalog: &Catalog, script: &Script) -> Result<
         .last()
         .unwrap_or(&to)
         .clone();
-    let policy = settings.policy();
+    let rules = settings.sandbox_rules();
     let procedure = ProcedureSettings {
         context: crate::upgrade::inputs::context(settings, from, to.clone()),
-        policy: policy.clone(),
+        rules: rules.clone(),
         limits: settings.limits.clone(),
     };
-    let scripting = Scripting::new(procedure, Arc::new(DryRunExecutor::new(policy)));
+    let scripting = Scripting::new(procedure, Arc::new(DryRunExecutor::new(rules)));
     let compiled = scripting.compile(script).map_err(|e| e.to_string())?;
     let version = matches!(script.kind, ScriptKind::Release(_)).then(|| to.clone());
     let mut counts = Vec::new();

@@ -7,7 +7,6 @@ pub mod catalog;
 pub mod check;
 pub mod cli;
 pub mod config;
-pub mod detect;
 pub mod executor;
 pub mod install;
 pub mod journal;

@@ -50,7 +50,7 @@ fn fixture(env_file: &str) -> Fixture {
         runtime_unit_files: true,
         canopsis_units: vec!["canopsis*".into()],
         settle: Duration::from_secs(1),
-        policy: SandboxRules::new(&[dir.path().to_path_buf()], vec![], vec![]),
+        rules: SandboxRules::new(&[dir.path().to_path_buf()], vec![], vec![]),
     };
     let backups = BackupStore::new(dir.path().join("backups"), journal, step.clone());
     let executor = LiveExecutor::new(settings, systemd, runtime.handle().clone(), backups);

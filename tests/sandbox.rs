@@ -59,7 +59,7 @@ impl Harness {
                 engine_env_file: "/opt/canopsis/etc/go-engines-vars.conf".into(),
                 command_timeout: Duration::from_secs(60),
             },
-            policy: SandboxRules::new(
+            rules: SandboxRules::new(
                 &[root.path().join("opt/canopsis")],
                 vec![glob::Pattern::new("canopsis*").unwrap()],
                 vec!["yum".into()],

@@ -29,7 +29,7 @@ pub use values::parse_duration;
 
 impl Settings {
     /// The sandbox rules of these settings.
-    pub fn policy(&self) -> SandboxRules {
+    pub fn sandbox_rules(&self) -> SandboxRules {
         SandboxRules::new(
             &self.file_roots,
             self.unit_patterns.clone(),

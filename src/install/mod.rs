@@ -1,6 +1,7 @@
-//! How Canopsis is installed on this machine: edition and install method, and the engines'
-//! environment file.
+//! Facts of the install on this machine: edition and install method, the installed version
+//! ([`detect`]), and the engines' environment file ([`EngineEnv`]).
 
+pub mod detect;
 mod engine_env;
 
 use std::fmt;

@@ -16,7 +16,7 @@ pub struct ProcedureSettings {
     /// The script context (from, to, edition...).
     pub context: ScriptContext,
     /// The sandbox rules.
-    pub policy: SandboxRules,
+    pub rules: SandboxRules,
     /// Resource limits.
     pub limits: Limits,
 }
@@ -37,7 +37,7 @@ impl Scripting {
         let mut engine = engine::sandboxed_engine(&settings.limits, watch.clone());
         let host = Arc::new(Host::new(
             settings.context,
-            settings.policy,
+            settings.rules,
             executor,
             watch.clone(),
             settings.limits.clone(),

@@ -47,7 +47,7 @@ pub fn context(settings: &Settings, from: Version, to: Version) -> ScriptContext
 pub fn procedure(settings: &Settings, from: Version, to: Version) -> ProcedureSettings {
     ProcedureSettings {
         context: context(settings, from, to),
-        policy: settings.policy(),
+        rules: settings.sandbox_rules(),
         limits: settings.limits.clone(),
     }
 }
@@ -60,7 +60,7 @@ pub fn installed_version(settings: &Settings, given: Option<Version>) -> Result<
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let detected = runtime.block_on(crate::detect::detect(settings))?;
+    let detected = runtime.block_on(crate::install::detect::detect(settings))?;
     if let Some(edition) = detected.edition {
         if edition != settings.edition {
             bail!(
@@ -82,6 +82,6 @@ pub fn dry_run_plan(
     to: Version,
 ) -> Result<Plan> {
     let procedure = procedure(settings, from, to);
-    let executor = Arc::new(DryRunExecutor::new(procedure.policy.clone()));
+    let executor = Arc::new(DryRunExecutor::new(procedure.rules.clone()));
     Ok(plan::build(catalog, scripts, procedure, executor)?)
 }

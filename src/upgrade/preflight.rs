@@ -300,6 +300,6 @@ fn live_settings(settings: &Settings) -> LiveSettings {
         runtime_unit_files: settings.runtime_unit_files,
         canopsis_units: settings.canopsis_units.clone(),
         settle: settings.settle,
-        policy: settings.policy(),
+        rules: settings.sandbox_rules(),
     }
 }

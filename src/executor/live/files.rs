@@ -67,7 +67,7 @@ impl LiveExecutor {
             .ok_or_else(|| fail(format!("{} is not UTF-8", path.display())))?;
         let real = self
             .settings
-            .policy
+            .rules
             .check_path(text)
             .map_err(|v| fail(v.to_string()))?;
         if real != path {

@@ -39,7 +39,7 @@ pub struct LiveSettings {
     /// How long restarted units must stay up, unrestarted, to count as running.
     pub settle: Duration,
     /// The sandbox, checked again at execution (a symlink may have changed since planning).
-    pub policy: SandboxRules,
+    pub rules: SandboxRules,
 }
 
 /// Told of each action before it runs, with how long it may take (for STATUS and
