@@ -23,22 +23,33 @@ pub enum JournalError {
     /// Not readable or writable.
     #[error("{path}: {source}")]
     Io {
+        /// The journal file.
         path: String,
+        /// What the system said.
         source: std::io::Error,
     },
     /// Not valid JSON or not the expected shape.
     #[error("{path}:{line}:{column}: the journal is corrupt ({message}); it was left as is: repair or move it away")]
     Corrupt {
+        /// The journal file.
         path: String,
+        /// Where the parser stopped (1-based).
         line: usize,
+        /// Where the parser stopped (1-based).
         column: usize,
+        /// What the parser said.
         message: String,
     },
     /// Valid JSON of something else, or of a newer schema.
     #[error(
         "{path}: not a canopsis-upgrade journal of schema {SCHEMA} ({found}); it was left as is"
     )]
-    Foreign { path: String, found: String },
+    Foreign {
+        /// The journal file.
+        path: String,
+        /// What it is instead.
+        found: String,
+    },
 }
 
 /// The state of one step.
@@ -98,9 +109,15 @@ pub enum Original {
     /// Nothing: restoring removes it.
     Missing,
     /// A file, copied here.
-    File { copy: PathBuf },
+    File {
+        /// The copy, in the run's backup directory.
+        copy: PathBuf,
+    },
     /// A symlink to this target.
-    Symlink { target: PathBuf },
+    Symlink {
+        /// Where it pointed.
+        target: PathBuf,
+    },
 }
 
 /// How the run under way stands.

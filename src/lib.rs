@@ -1,7 +1,10 @@
-//! canopsis-upgrade: an upgrade daemon for Canopsis. See DESIGN in the README for the pipeline.
+//! canopsis-upgrade: an upgrade daemon for Canopsis. ARCHITECTURE.md has the module tree and
+//! the pipeline of one upgrade. The binary runs [`cli::main`]; the public modules are those the
+//! binary, the benches and the integration tests use, the rest stays inside the crate.
+#![deny(missing_docs)]
 
 pub mod action;
-pub mod apidoc;
+mod apidoc;
 pub mod canopsis;
 pub mod catalog;
 pub mod check;
@@ -13,12 +16,12 @@ pub mod journal;
 pub mod lock;
 pub mod monitor;
 pub mod plan;
-pub mod policy;
+mod policy;
 pub mod procedure;
 pub mod rabbitmq;
-pub mod support;
+mod support;
 pub mod systemd;
-pub mod tomlfile;
+mod tomlfile;
 pub mod upgrade;
 pub mod version;
 pub mod window;

@@ -11,11 +11,18 @@ pub enum LockError {
     #[error(
         "another canopsis-upgrade run holds {path} (PID {pid}); wait for it to finish or stop it"
     )]
-    Held { path: String, pid: String },
+    Held {
+        /// The lock file.
+        path: String,
+        /// The holder's PID, as it wrote it (or "unknown").
+        pid: String,
+    },
     /// The lock file cannot be opened.
     #[error("{path}: {source}")]
     Io {
+        /// The lock file.
         path: String,
+        /// Why it cannot be opened (or why it is refused).
         source: std::io::Error,
     },
 }

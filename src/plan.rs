@@ -16,9 +16,9 @@ use crate::version::Version;
 /// Why there is no plan.
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
-    /// No upgrade path.
+    /// No upgrade path (boxed: errors stay small on the happy path).
     #[error(transparent)]
-    Path(#[from] PathError),
+    Path(Box<PathError>),
     /// Scripts that do not compile (all of them are listed).
     #[error("{} script error(s):\n{}", .0.len(), list(.0))]
     Compile(Vec<ScriptError>),
@@ -34,6 +34,12 @@ pub enum PlanError {
         /// What went wrong, located in the script (boxed: errors stay small on the happy path).
         error: Box<ScriptError>,
     },
+}
+
+impl From<PathError> for PlanError {
+    fn from(error: PathError) -> Self {
+        Self::Path(Box::new(error))
+    }
 }
 
 fn list(errors: &[ScriptError]) -> String {

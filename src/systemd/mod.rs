@@ -26,15 +26,21 @@ pub enum SystemdError {
     /// A job ended otherwise than `done`.
     #[error("{kind} {unit}: job {result}")]
     Job {
+        /// What was asked.
         kind: JobKind,
+        /// Of which unit.
         unit: String,
+        /// How the job ended.
         result: JobResult,
     },
     /// A job did not end in time.
     #[error("{kind} {unit}: no result after {after:?}")]
     JobTimeout {
+        /// What was asked.
         kind: JobKind,
+        /// Of which unit.
         unit: String,
+        /// How long it was waited for.
         after: Duration,
     },
     /// Units not active after their jobs finished.

@@ -10,7 +10,7 @@ pub mod inputs;
 mod journaling;
 pub mod nightly;
 mod orchestrator;
-pub mod ports;
+mod ports;
 mod preflight;
 mod site;
 mod steps;
@@ -28,10 +28,9 @@ use crate::executor::fault::Hold;
 use crate::systemd::Notifier;
 use crate::version::Version;
 use clock::LiveClock;
-pub use orchestrator::Orchestrator;
+use orchestrator::Orchestrator;
 use preflight::Preflight;
 use steps::LiveSteps;
-pub use steps::StepsOutcome;
 use stop::StopSignal;
 
 /// What to upgrade to.

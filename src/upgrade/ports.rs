@@ -90,8 +90,6 @@ pub enum DrainWatch {
 
 /// What systemd is told (sd_notify).
 pub trait StatusReport {
-    /// Preflight passed.
-    fn ready(&self, status: &str);
     /// What is going on.
     fn status(&self, status: &str);
     /// We are stopping.
@@ -99,9 +97,6 @@ pub trait StatusReport {
 }
 
 impl StatusReport for crate::systemd::Notifier {
-    fn ready(&self, status: &str) {
-        crate::systemd::Notifier::ready(self, status);
-    }
     fn status(&self, status: &str) {
         crate::systemd::Notifier::status(self, status);
     }

@@ -134,9 +134,6 @@ struct FakeStatus<'a> {
 }
 
 impl StatusReport for FakeStatus<'_> {
-    fn ready(&self, status: &str) {
-        self.log.push(format!("READY {status}"));
-    }
     fn status(&self, status: &str) {
         self.log.push(format!("STATUS {status}"));
     }
