@@ -7,7 +7,7 @@ use anyhow::Result;
 
 use super::Format;
 use crate::config::Settings;
-use crate::journal::{Journal, StepState};
+use crate::journal::{Journal, StepEntry, StepState};
 
 fn journal(settings: &Settings) -> Result<Journal> {
     Ok(Journal::load(&settings.state_dir.join("journal.json"))?)
@@ -53,10 +53,7 @@ pub fn status_text(journal: &Journal) -> String {
                 run.steps.len()
             );
             for (i, step) in run.steps.iter().enumerate() {
-                let version = step
-                    .version
-                    .as_ref()
-                    .map_or(String::new(), |v| format!("{v} "));
+                let version = version_prefix(step);
                 let _ = write!(
                     out,
                     "  {:>3}. {:<8} {version}{} ({})",
@@ -115,10 +112,7 @@ pub fn history_text(journal: &Journal) -> String {
             entry.steps.len()
         );
         for step in &entry.steps {
-            let version = step
-                .version
-                .as_ref()
-                .map_or(String::new(), |v| format!("{v} "));
+            let version = version_prefix(step);
             let _ = writeln!(
                 out,
                 "    {version}{} ({})  {}  sha256:{}",
@@ -130,4 +124,11 @@ pub fn history_text(journal: &Journal) -> String {
         }
     }
     out
+}
+
+/// "4.5.0 " before a release's step; nothing before the standard procedure's or an add-on's.
+fn version_prefix(step: &StepEntry) -> String {
+    step.version
+        .as_ref()
+        .map_or(String::new(), |v| format!("{v} "))
 }

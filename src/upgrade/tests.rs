@@ -319,6 +319,15 @@ struct Ran {
 }
 
 impl Ran {
+    /// The last STATUS of a completed run.
+    fn summary(&self) -> String {
+        self.log
+            .lines()
+            .into_iter()
+            .rfind(|l| l.starts_with("STATUS upgraded"))
+            .unwrap_or_else(|| panic!("no summary: {:#?}", self.log.lines()))
+    }
+
     fn steps(&self) -> Vec<String> {
         self.log
             .lines()
@@ -646,12 +655,7 @@ fn the_broker_baseline_is_taken_once_and_the_drain_watched_after_the_steps() {
     assert_eq!(ran.log.count("baseline"), 1);
     assert!(ran.log.position("baseline") < ran.log.position("step 1"));
     assert!(ran.log.position("drain") > ran.log.position("verify"));
-    let summary = ran
-        .log
-        .lines()
-        .into_iter()
-        .rfind(|l| l.starts_with("STATUS upgraded"))
-        .unwrap();
+    let summary = ran.summary();
     // The outage sampler saw 40, more than the watch's 30.
     assert_eq!(
         summary,
@@ -687,12 +691,7 @@ fn a_stop_during_the_drain_watch_ends_it_and_the_run_is_done_unverified() {
     assert_eq!(completed(&ran), STEPS);
     assert!(ran.run().is_none(), "recorded as done");
     assert!(ran.log.position("outcome done") > ran.log.position("drain"));
-    let summary = ran
-        .log
-        .lines()
-        .into_iter()
-        .rfind(|l| l.starts_with("STATUS upgraded"))
-        .unwrap();
+    let summary = ran.summary();
     assert_eq!(
         summary,
         "STATUS upgraded from 23.10.0 to 24.04.0; stopped before the drain was verified"
