@@ -410,6 +410,62 @@ fn a_consumer_that_never_comes_back_fails_the_run_naming_its_queue() {
 }
 
 #[test]
+fn systemctl_stop_during_the_drain_watch_ends_it_at_once_and_the_upgrade_counts_as_done() {
+    let w = setup(
+        Setup {
+            label: "live-stop-drain",
+            engine_rate: 1000.0,
+            controls: &[],
+            // A drain that would never end before its (long) deadline.
+            rabbitmq: &|v| {
+                rabbitmq_section(
+                    v,
+                    "drain_timeout = \"10min\"\non_drain_timeout = \"fail\"\n",
+                )
+            },
+            slow_yum: None,
+        },
+        runtime(),
+    );
+    w.wait_consumers();
+    engines::control(&w.s, "engine-che", "idle");
+    let url = w.vhost.amqp_url();
+    let publisher = w.rt.block_on(Publisher::start(&url, PUBLISH_RATE));
+    w.start_unit();
+    canopsis::wait_status(
+        &w.s,
+        UNIT,
+        "waiting for consumers",
+        Duration::from_secs(180),
+    );
+    let took = canopsis::timed_stop(&w.s, UNIT);
+    w.rt.block_on(publisher.stop());
+    println!(
+        "--- systemctl stop during the drain watch returned in {:.2} s",
+        took.as_secs_f64()
+    );
+    // Far below the drain's 10 min deadline (and the 30 min a stop may ask): the stop ended it.
+    assert!(
+        took < Duration::from_secs(30),
+        "stop took {took:?}\n{}",
+        w.s.journal(UNIT)
+    );
+    let journal = w.s.journal(UNIT);
+    assert_eq!(w.s.show(UNIT, "ActiveState"), "inactive", "{journal}");
+    assert_eq!(w.s.show(UNIT, "Result"), "success", "{journal}");
+    assert_eq!(
+        w.s.show(UNIT, "StatusText"),
+        "upgraded from 4.4.0 to 4.5.0; stopped before the drain was verified",
+        "{journal}"
+    );
+    // Done: in the history, nothing left to resume.
+    let status = canopsis::run_daemon(&w.s, &["history", "--format", "json"]);
+    let history: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(history.as_array().map(Vec::len), Some(1), "{history}");
+    assert_eq!(history[0]["to"], "4.5.0");
+}
+
+#[test]
 fn an_abnormal_backlog_before_the_upgrade_refuses_to_start_the_steps() {
     let w = setup(
         Setup {

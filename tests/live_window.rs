@@ -175,6 +175,39 @@ fn start_returns_at_once_and_the_upgrade_begins_when_the_window_opens() {
     );
 }
 
+#[test]
+fn systemctl_stop_while_waiting_for_the_window_ends_the_wait_at_once() {
+    let s = canopsis::install_4_4_0();
+    keep_loaded(&s, UNIT);
+    add_config(&s, &window_section(second_from_now(3600), "2h"));
+    start(&s, UNIT);
+    canopsis::wait_status(
+        &s,
+        UNIT,
+        "waiting for the maintenance window",
+        Duration::from_secs(30),
+    );
+    let took = canopsis::timed_stop(&s, UNIT);
+    println!(
+        "--- systemctl stop while waiting for the window returned in {:.2} s",
+        took.as_secs_f64()
+    );
+    // Far below the hour until the window: the sleeper was woken, not timed out.
+    assert!(
+        took < Duration::from_secs(30),
+        "stop took {took:?}\n{}",
+        s.journal(UNIT)
+    );
+    assert_eq!(s.show(UNIT, "Result"), "success", "{}", s.journal(UNIT));
+    assert!(
+        s.show(UNIT, "StatusText")
+            .starts_with("stopped before step 1/"),
+        "{}",
+        s.show(UNIT, "StatusText")
+    );
+    assert!(calls(&s).is_empty(), "nothing ran: {:?}", timed_calls(&s));
+}
+
 // ---- 2. announcements ------------------------------------------------------------------------
 
 #[test]

@@ -46,10 +46,12 @@ fn live_run(settings: &Settings, options: &RunOptions, notifier: Notifier) -> Re
                 return;
             };
             term.recv().await;
-            stop.raise();
-            // Finish the step under way: ask systemd for the time it may take.
+            // Told before the stop is raised: the run's own last STATUS ("stopped before step
+            // 3/17") must come after this one, never be overwritten by it.
             notifier.stopping("stopping: finishing the current step, then stopping at its end");
+            // Finish the step under way: ask systemd for the time it may take.
             notifier.extend_timeout(std::time::Duration::from_secs(30 * 60));
+            stop.raise();
         });
     }
     if let Some(interval) = notifier.watchdog_interval() {

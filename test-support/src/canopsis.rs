@@ -337,6 +337,43 @@ pub fn watch_until_inactive(s: &Sandbox, unit: &str, timeout: Duration) -> (Stri
     }
 }
 
+/// Waits until the unit's StatusText starts with `prefix` (failing if it ends first); the text.
+pub fn wait_status(s: &Sandbox, unit: &str, prefix: &str, timeout: Duration) -> String {
+    let started = Instant::now();
+    loop {
+        let status = s.show(unit, "StatusText");
+        if status.starts_with(prefix) {
+            return status;
+        }
+        let state = s.show(unit, "ActiveState");
+        assert!(
+            state == "active" || state == "activating",
+            "{unit} ended ({state}) before STATUS {prefix:?}; last: {status}\n{}",
+            s.journal(unit)
+        );
+        assert!(
+            started.elapsed() < timeout,
+            "no STATUS {prefix:?} after {timeout:?}; last: {status}\n{}",
+            s.journal(unit)
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// `systemctl stop UNIT`, timed: how long until systemctl returned (it returns when the unit
+/// has stopped).
+pub fn timed_stop(s: &Sandbox, unit: &str) -> Duration {
+    let started = Instant::now();
+    let out = s.systemctl(&["stop", unit]);
+    let took = started.elapsed();
+    assert!(
+        out.status.success(),
+        "stop failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    took
+}
+
 /// Runs the daemon inside the sandbox, outside systemd, to the end.
 pub fn run_daemon(s: &Sandbox, args: &[&str]) -> std::process::Output {
     let mut all = vec![DAEMON, "--config", CONFIG];
