@@ -39,6 +39,18 @@ impl VersionPolicy {
         })
     }
 
+    /// The patch releases of `installed`'s release line: `~4.5` on 4.5.x, `~23.10` on
+    /// 23.10.x (the nightly mode's policy when none is configured).
+    pub fn patches_of(installed: &Version) -> Self {
+        let minor = if installed.is_date_numbered() {
+            format!("{:02}", installed.minor())
+        } else {
+            installed.minor().to_string()
+        };
+        Self::parse(&format!("~{}.{minor}", installed.major()))
+            .expect("~MAJOR.MINOR is a valid requirement")
+    }
+
     /// Whether a version is allowed.
     pub fn allows(&self, version: &Version) -> bool {
         self.requirement.matches(version.as_semver())
@@ -143,5 +155,17 @@ mod tests {
             versions.iter().map(Version::as_str).collect::<Vec<_>>(),
             ["24.04.1", "24.04.3"]
         );
+    }
+
+    #[test]
+    fn the_default_policy_is_the_patches_of_the_installed_line() {
+        use crate::version::v;
+        let policy = VersionPolicy::patches_of(&v("23.04.7"));
+        assert_eq!(policy.to_string(), "~23.04");
+        assert!(policy.allows(&v("23.04.14")));
+        assert!(!policy.allows(&v("23.10.0")));
+        let policy = VersionPolicy::patches_of(&v("4.5.3"));
+        assert_eq!(policy.to_string(), "~4.5");
+        assert!(policy.allows(&v("4.5.14")) && !policy.allows(&v("4.6.0")));
     }
 }

@@ -5,7 +5,7 @@ use canopsis_upgrade_test_support::{canopsis, sdsandbox};
 
 use std::time::Duration;
 
-use canopsis::{calls, read, starts, wait_inactive, UNITS};
+use canopsis::{calls, read, starts, wait_inactive, Installed, UNITS};
 
 const UNIT: &str = "canopsis-upgrade@4.5.0.service";
 
@@ -372,12 +372,8 @@ fn the_watchdog_is_fed_through_a_long_step() {
     );
 }
 
-#[test]
-fn the_nightly_run_takes_the_newest_patch_the_policy_allows() {
-    let s = canopsis::install_4_4_0();
-    s.write("/opt/canopsis/var/repo-version", "4.4.1", 0o644);
-    let config = read(&s, canopsis::CONFIG) + "[nightly]\npolicy = \"~4.4\"\n";
-    s.write(canopsis::CONFIG, &config, 0o644);
+/// The packaged nightly service, running the sandbox's daemon and config.
+fn install_nightly_unit(s: &Installed) {
     let unit = include_str!("../units/canopsis-upgrade.service").replace(
         "ExecStart=/usr/bin/canopsis-upgrade run --nightly",
         &format!(
@@ -387,7 +383,42 @@ fn the_nightly_run_takes_the_newest_patch_the_policy_allows() {
         ),
     );
     s.install_unit("canopsis-upgrade.service", &unit);
+}
 
+#[test]
+fn the_nightly_run_without_a_policy_takes_the_patches_of_the_installed_line() {
+    let s = canopsis::install_4_4_0();
+    s.write("/opt/canopsis/var/repo-version", "4.4.1", 0o644);
+    install_nightly_unit(&s);
+    assert!(
+        s.systemctl(&["start", "canopsis-upgrade.service"])
+            .status
+            .success(),
+        "{}",
+        s.journal("canopsis-upgrade.service")
+    );
+    let journal = || s.journal("canopsis-upgrade.service");
+    assert_eq!(
+        wait_inactive(&s, "canopsis-upgrade.service", Duration::from_secs(120)),
+        "inactive",
+        "{}",
+        journal()
+    );
+    assert_eq!(read(&s, "/opt/canopsis/VERSION.txt").trim(), "4.4.1");
+    assert!(
+        journal().contains("no [nightly] policy: the patch releases of the installed line (~4.4)"),
+        "{}",
+        journal()
+    );
+}
+
+#[test]
+fn the_nightly_run_takes_the_newest_patch_the_policy_allows() {
+    let s = canopsis::install_4_4_0();
+    s.write("/opt/canopsis/var/repo-version", "4.4.1", 0o644);
+    let config = read(&s, canopsis::CONFIG) + "[nightly]\npolicy = \"~4.4\"\n";
+    s.write(canopsis::CONFIG, &config, 0o644);
+    install_nightly_unit(&s);
     assert!(
         s.systemctl(&["start", "canopsis-upgrade.service"])
             .status

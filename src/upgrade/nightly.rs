@@ -12,15 +12,27 @@ use crate::install::Edition;
 use crate::policy::{self, VersionPolicy};
 use crate::version::Version;
 
+/// The nightly policy: `[nightly] policy`, or else the patches of the installed release line.
+pub fn policy(settings: &Settings, installed: &Version) -> VersionPolicy {
+    match &settings.nightly_policy {
+        Some(policy) => policy.clone(),
+        None => {
+            let policy = VersionPolicy::patches_of(installed);
+            tracing::info!(
+                "no [nightly] policy: the patch releases of the installed line ({policy})"
+            );
+            policy
+        }
+    }
+}
+
 /// The target of a nightly run, or None when the installed version is the newest allowed.
 pub fn target(
     settings: &Settings,
     catalog: &Catalog,
     installed: &Version,
 ) -> Result<Option<Version>> {
-    let policy = settings.nightly_policy.as_ref().context(
-        "the nightly mode needs a version policy: set [nightly] policy, e.g. \"~4.5\" for patch releases only",
-    )?;
+    let policy = &policy(settings, installed);
     let candidates: Vec<Version> = match settings.nightly_source {
         NightlySource::Catalog => catalog
             .releases()

@@ -134,11 +134,7 @@ fn nothing_to_do<'a>(
     notifier: &Notifier,
     installed: Version,
 ) -> Preflight<'a> {
-    let policy = settings
-        .nightly_policy
-        .as_ref()
-        .map(ToString::to_string)
-        .unwrap_or_default();
+    let policy = nightly::policy(settings, &installed);
     let text = format!("nothing to do: {installed} is the newest release {policy} allows");
     notifier.ready(&text);
     tracing::info!("{text}");
