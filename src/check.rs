@@ -11,7 +11,7 @@ use crate::procedure::{ProcedureSettings, Script, ScriptKind, ScriptSet, Scripti
 use crate::version::Version;
 
 /// What `check` found.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize)]
 pub struct Report {
     /// How many scripts were checked.
     pub checked: usize,

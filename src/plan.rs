@@ -2,6 +2,7 @@
 //! running every procedure of the path against an executor (a dry run for `plan`).
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde::Serialize;
 
@@ -11,6 +12,7 @@ use crate::procedure::engine::CompiledScript;
 use crate::procedure::host::{Message, StepRecord};
 use crate::procedure::scripting::{ProcedureSettings, Scripting};
 use crate::procedure::{Hook, ScriptError, ScriptKind, ScriptSet, PIPELINE};
+use crate::support::format::format_duration;
 use crate::version::Version;
 
 /// Why there is no plan.
@@ -95,9 +97,18 @@ pub struct ManualStep {
     pub text: String,
 }
 
+/// The version of the plan's JSON form: a program reading it checks this first.
+pub const PLAN_SCHEMA: u32 = 1;
+
 /// The exact ordered actions of an upgrade.
 #[derive(Debug, Clone, Serialize)]
 pub struct Plan {
+    /// [`PLAN_SCHEMA`].
+    pub schema: u32,
+    /// Whether `run` can do this upgrade (no refusal).
+    pub runnable: bool,
+    /// Why the tool cannot do this upgrade (empty: it can).
+    pub refusals: Vec<ManualStep>,
     /// The installed version.
     pub from: Version,
     /// The target.
@@ -112,9 +123,8 @@ pub struct Plan {
     pub steps: Vec<Step>,
     /// Every manual step, in order.
     pub manual: Vec<ManualStep>,
-    /// Why the tool cannot do this upgrade (empty: it can).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub refusals: Vec<ManualStep>,
+    /// The expected duration of the whole plan, in seconds: the sum of the steps'.
+    pub estimate_secs: u64,
 }
 
 /// The compiled procedures of one upgrade, ready to run step by step.
@@ -254,14 +264,17 @@ pub fn build(
         });
     }
     Ok(Plan {
+        schema: PLAN_SCHEMA,
+        runnable: refusals.is_empty(),
+        refusals,
         from,
         to,
         edition,
         install,
         path: procedures.path().to_vec(),
+        estimate_secs: steps.iter().map(|s| s.estimate_secs).sum(),
         steps,
         manual,
-        refusals,
     })
 }
 
@@ -280,11 +293,12 @@ impl Step {
 
 impl Plan {
     /// The expected duration of the steps from `index` (0-based) to the end.
-    pub fn remaining_estimate(&self, index: usize) -> std::time::Duration {
-        std::time::Duration::from_secs(self.steps.iter().skip(index).map(|s| s.estimate_secs).sum())
+    pub fn remaining_estimate(&self, index: usize) -> Duration {
+        Duration::from_secs(self.steps.iter().skip(index).map(|s| s.estimate_secs).sum())
     }
 
-    /// The plan for a person to read.
+    /// The plan for a person to read: what cannot be done first, then the steps, then what
+    /// a person must do. The header's estimate is the sum of the steps' (each to the second).
     pub fn to_text(&self) -> String {
         use std::fmt::Write as _;
         let mut out = String::new();
@@ -297,34 +311,15 @@ impl Plan {
             self.from,
             self.to,
             path.join(", "),
-            minutes(self.remaining_estimate(0).as_secs())
+            format_duration(Duration::from_secs(self.estimate_secs))
         );
-        for (i, step) in self.steps.iter().enumerate() {
-            let _ = writeln!(
-                out,
-                "{:>3}. {}  [{} sha256:{}, ~{}]",
-                i + 1,
-                step.title(),
-                step.script,
-                &step.sha256[..12],
-                minutes(step.estimate_secs)
-            );
-            if step.actions.is_empty() {
-                let _ = writeln!(out, "       (nothing to do for this install)");
-            }
-            for action in &step.actions {
-                let _ = writeln!(out, "       - {}", action.describe());
-            }
-            for message in &step.messages {
-                let _ = writeln!(out, "       {}: {}", message.level, message.text);
-            }
+        if !self.runnable {
+            let _ = writeln!(out, "THIS UPGRADE CANNOT BE RUN by canopsis-upgrade:");
+            write_versioned(&mut out, &self.refusals);
+            let _ = writeln!(out, "\nWhat it would do otherwise:\n");
         }
-        if !self.refusals.is_empty() {
-            let _ = writeln!(out, "\nThis upgrade cannot be run by canopsis-upgrade:");
-            for r in &self.refusals {
-                let version = r.version.as_ref().map_or("-", Version::as_str);
-                let _ = writeln!(out, "  - [{version}] {}", r.text);
-            }
+        for (i, step) in self.steps.iter().enumerate() {
+            self.write_step(&mut out, i, step);
         }
         if !self.manual.is_empty() {
             let _ = writeln!(
@@ -332,20 +327,39 @@ impl Plan {
                 "\nManual steps ({}), to do by hand and acknowledge before `run`:",
                 self.manual.len()
             );
-            for m in &self.manual {
-                let version = m.version.as_ref().map_or("-", Version::as_str);
-                let _ = writeln!(out, "  - [{version}] {}", m.text);
-            }
+            write_versioned(&mut out, &self.manual);
         }
         out
     }
+
+    fn write_step(&self, out: &mut String, index: usize, step: &Step) {
+        use std::fmt::Write as _;
+        let _ = writeln!(
+            out,
+            "{:>3}. {}  [{} sha256:{}, ~{}]",
+            index + 1,
+            step.title(),
+            step.script,
+            &step.sha256[..12],
+            format_duration(Duration::from_secs(step.estimate_secs))
+        );
+        if step.actions.is_empty() {
+            let _ = writeln!(out, "       (nothing to do for this install)");
+        }
+        for action in &step.actions {
+            let _ = writeln!(out, "       - {}", action.describe());
+        }
+        for message in &step.messages {
+            let _ = writeln!(out, "       {}: {}", message.level, message.text);
+        }
+    }
 }
 
-/// "12 min", "45 s".
-fn minutes(secs: u64) -> String {
-    if secs >= 60 {
-        format!("{} min", secs.div_ceil(60))
-    } else {
-        format!("{secs} s")
+/// "  - [4.5.0] text" lines.
+fn write_versioned(out: &mut String, items: &[ManualStep]) {
+    use std::fmt::Write as _;
+    for item in items {
+        let version = item.version.as_ref().map_or("-", Version::as_str);
+        let _ = writeln!(out, "  - [{version}] {}", item.text);
     }
 }

@@ -158,6 +158,46 @@ fn a_failing_engine_fails_the_run_by_name_and_edited_files_are_restored() {
         "{status}"
     );
     assert!(status.contains("file(s) restored"), "{status}");
+    // journald: the failure at PRIORITY err, once, with the run's fields.
+    let _ = s.exec(&["journalctl", "--sync"]);
+    let errors = s.exec(&[
+        "journalctl",
+        "-p",
+        "err",
+        "-u",
+        UNIT,
+        "--no-pager",
+        "-o",
+        "cat",
+    ]);
+    let errors = String::from_utf8_lossy(&errors.stdout).into_owned();
+    let failure: Vec<&str> = errors
+        .lines()
+        .filter(|l| l.contains("failed at 4/5 standard reconfigure"))
+        .collect();
+    assert_eq!(
+        failure.len(),
+        1,
+        "once at err: {errors}\n{}",
+        s.journal(UNIT)
+    );
+    let fields = s.exec(&[
+        "journalctl",
+        "-p",
+        "err",
+        "-u",
+        UNIT,
+        "--no-pager",
+        "-o",
+        "verbose",
+    ]);
+    let fields = String::from_utf8_lossy(&fields.stdout).into_owned();
+    assert!(fields.contains("UPGRADE_RUN_ID="), "{fields}");
+    assert!(fields.contains("PRIORITY=3"), "{fields}");
+    assert!(
+        fields.contains("SYSLOG_IDENTIFIER=canopsis-upgrade"),
+        "{fields}"
+    );
     assert_eq!(
         read(&s, "/opt/canopsis/etc/go-engines-vars.conf"),
         vars_before

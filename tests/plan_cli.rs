@@ -108,11 +108,50 @@ fn four_four_to_four_five_and_the_long_way_to_4_5_14() {
 #[test]
 fn text_plan_lists_steps_and_manual_steps() {
     let site = Site::new("");
-    let output = site.run(&["plan", "--from", "3.38.0", "--to", "4.5.14"]);
+    let output = site.run(&["plan", "--from", "3.48.0", "--to", "4.5.14"]);
     assert!(output.status.success(), "{}", stderr(&output));
     let text = stdout(&output);
-    assert!(text.contains("from 3.38.0 to 4.5.14"), "{text}");
+    assert!(text.contains("from 3.48.0 to 4.5.14"), "{text}");
     assert!(text.contains("Manual steps"), "{text}");
+    assert!(!text.contains("CANNOT BE RUN"), "{text}");
+}
+
+#[test]
+fn a_plan_the_scripts_refuse_exits_4_with_the_refusal_first() {
+    let site = Site::new("");
+    let output = site.run(&["plan", "--from", "3.38.0", "--to", "4.5.14"]);
+    assert_eq!(output.status.code(), Some(4), "{}", stderr(&output));
+    let text = stdout(&output);
+    let refusal = text
+        .find("THIS UPGRADE CANNOT BE RUN")
+        .expect("the refusal is shown");
+    let first_step = text.find("  1. ").expect("the steps are still shown");
+    assert!(
+        refusal < first_step,
+        "the refusal comes before the steps:\n{text}"
+    );
+    assert!(text[refusal..first_step].contains("[4.0.0]"), "{text}");
+    let json = site.run(&[
+        "plan", "--from", "3.38.0", "--to", "4.5.14", "--format", "json",
+    ]);
+    assert_eq!(json.status.code(), Some(4));
+    let plan: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(plan["schema"], 1);
+    assert_eq!(plan["runnable"], false);
+}
+
+#[test]
+fn the_plan_estimate_is_the_sum_of_the_steps() {
+    let site = Site::new("");
+    let plan = plan_json(&site, &["--from", "4.4.0", "--to", "24.04.3"]);
+    let steps: u64 = plan["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["estimate_secs"].as_u64().unwrap())
+        .sum();
+    assert!(steps > 0);
+    assert_eq!(plan["estimate_secs"].as_u64(), Some(steps));
 }
 
 fn refused(site: &Site, from: &str, to: &str) -> String {
@@ -205,5 +244,11 @@ fn an_upgrade_the_tool_cannot_do_is_shown_as_a_refusal() {
         .contains("Upgrade to 3.48.0 first"));
     // From 3.48.0 the same upgrade can run.
     let plan = plan_json(&site, &["--from", "3.48.0", "--to", "4.5.14"]);
-    assert!(plan.get("refusals").is_none(), "{}", plan["refusals"]);
+    assert_eq!(
+        plan["refusals"],
+        serde_json::json!([]),
+        "always there, empty when runnable"
+    );
+    assert_eq!(plan["runnable"], true);
+    assert_eq!(plan["schema"], 1);
 }

@@ -17,6 +17,12 @@ fn site() -> Site {
 }
 
 fn run(site: &Site, args: &[&str]) -> (bool, String) {
+    let (code, err) = run_status(site, args);
+    (code == Some(0), err)
+}
+
+/// The exit status and stderr of `run`.
+fn run_status(site: &Site, args: &[&str]) -> (Option<i32>, String) {
     let mut all = vec!["run"];
     all.extend_from_slice(args);
     // No system bus here: a preflight that gets as far as systemd says so.
@@ -25,7 +31,7 @@ fn run(site: &Site, args: &[&str]) -> (bool, String) {
         .env("DBUS_SYSTEM_BUS_ADDRESS", "unix:path=/nonexistent")
         .output()
         .unwrap();
-    (out.status.success(), stderr(&out))
+    (out.status.code(), stderr(&out))
 }
 
 #[test]
@@ -148,8 +154,8 @@ fn a_second_run_is_refused_while_the_lock_is_held() {
     let site = site();
     let lock = site.path("run.lock");
     let _held = canopsis_upgrade::lock::RunLock::acquire(&lock).unwrap();
-    let (ok, err) = run(&site, &["--from", "4.4.0", "--to", "4.5.0"]);
-    assert!(!ok);
+    let (code, err) = run_status(&site, &["--from", "4.4.0", "--to", "4.5.0"]);
+    assert_eq!(code, Some(5), "the documented status of a held lock: {err}");
     assert!(
         err.contains(&format!(
             "another canopsis-upgrade run holds {} (PID {})",
@@ -163,11 +169,15 @@ fn a_second_run_is_refused_while_the_lock_is_held() {
 #[test]
 fn an_upgrade_the_tool_cannot_do_is_refused_before_anything() {
     let site = site();
-    let (ok, err) = run(
+    let (code, err) = run_status(
         &site,
         &["--from", "3.38.0", "--to", "4.5.14", "--ack", "4.0.0"],
     );
-    assert!(!ok);
+    assert_eq!(
+        code,
+        Some(4),
+        "the documented status of a refused upgrade: {err}"
+    );
     assert!(
         err.contains("this upgrade cannot be run: [4.0.0] this upgrade starts at 3.38.0"),
         "{err}"

@@ -1,7 +1,9 @@
 //! The command line: [`args`] defines it; a file per command family runs it.
 
 mod args;
+mod exit;
 mod journal;
+mod logging;
 mod monitor;
 mod plan;
 mod run;
@@ -15,33 +17,30 @@ use clap::Parser;
 use crate::config::Settings;
 use crate::systemd::Notifier;
 pub use args::{Cli, Command, DocFormat, Format, MonitorFormatArg, RunArgs};
+pub use exit::ExitStatus;
 
-/// Runs the command line and returns the process's exit code.
+/// Runs the command line and returns the process's exit code ([`exit::ExitStatus`]).
 pub fn main() -> ExitCode {
     // Before any thread exists: take the notify socket out of the environment.
     let notifier = Notifier::from_env();
     let cli = Cli::parse();
-    init_logging();
-    match dispatch(cli, notifier) {
+    let log = logging::init(cli.verbose, cli.quiet);
+    match dispatch(cli, notifier, log) {
         Ok(code) => code,
         Err(e) => {
-            tracing::error!("{e:#}");
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
+            report_error(log, &e);
+            ExitStatus::of_error(&e).into()
         }
     }
 }
 
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("CANOPSIS_UPGRADE_LOG")
-        .unwrap_or_else(|_| "info".into());
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(false)
-        .without_time() // journald stamps every line
-        .with_target(false)
-        .try_init();
+/// Says why a command failed, once: in the journal (at PRIORITY err) under systemd, on stderr
+/// otherwise.
+fn report_error(log: logging::LogTarget, error: &anyhow::Error) {
+    match log {
+        logging::LogTarget::Journald => tracing::error!("{error:#}"),
+        logging::LogTarget::Stderr => eprintln!("error: {error:#}"),
+    }
 }
 
 fn load(config: &Option<PathBuf>) -> Result<Settings> {
@@ -51,13 +50,13 @@ fn load(config: &Option<PathBuf>) -> Result<Settings> {
     })
 }
 
-fn dispatch(cli: Cli, notifier: Notifier) -> Result<ExitCode> {
+fn dispatch(cli: Cli, notifier: Notifier, log: logging::LogTarget) -> Result<ExitCode> {
     let settings = load(&cli.config)?;
     match cli.command {
-        Command::Run(args) => run::run(&settings, args, notifier),
+        Command::Run(args) => run::run(&settings, args, notifier, log),
         Command::Plan { from, to, format } => plan::plan(&settings, from, to, format),
-        Command::Check { scripts } => plan::check(&settings, &scripts),
-        Command::Window { next } => plan::window(&settings, next),
+        Command::Check { scripts, format } => plan::check(&settings, &scripts, format),
+        Command::Window { next, format } => plan::window(&settings, next, format),
         Command::Monitor {
             format,
             until_normal,

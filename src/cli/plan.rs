@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
-use super::{DocFormat, Format};
+use super::{DocFormat, ExitStatus, Format};
 use crate::config::Settings;
 use crate::upgrade::inputs;
 use crate::version::Version;
@@ -26,37 +26,52 @@ pub fn plan(
         Format::Text => print!("{}", plan.to_text()),
         Format::Json => println!("{}", serde_json::to_string_pretty(&plan)?),
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(match plan.runnable {
+        true => ExitCode::SUCCESS,
+        false => ExitStatus::NotRunnable.into(),
+    })
 }
 
 /// `check`: compile and dry-run every script (or the given ones).
-pub fn check(settings: &Settings, scripts: &[PathBuf]) -> Result<ExitCode> {
+pub fn check(settings: &Settings, scripts: &[PathBuf], format: Format) -> Result<ExitCode> {
     let catalog = inputs::catalog(settings)?;
     let report = check::check(settings, &catalog, scripts);
-    for line in &report.lines {
-        println!("{line}");
+    match format {
+        Format::Text => {
+            for line in &report.lines {
+                println!("{line}");
+            }
+            for error in &report.errors {
+                eprintln!("{error}");
+            }
+            println!(
+                "{} script(s) checked, {} error(s)",
+                report.checked,
+                report.errors.len()
+            );
+        }
+        Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
     }
-    for error in &report.errors {
-        eprintln!("{error}");
-    }
-    println!(
-        "{} script(s) checked, {} error(s)",
-        report.checked,
-        report.errors.len()
-    );
     Ok(if report.errors.is_empty() {
         ExitCode::SUCCESS
     } else {
-        ExitCode::FAILURE
+        ExitStatus::Failure.into()
     })
 }
 
 /// `window`: the next maintenance windows.
-pub fn window(settings: &Settings, next: usize) -> Result<ExitCode> {
-    print!(
-        "{}",
-        crate::window::render_upcoming(&settings.window, jiff::Timestamp::now(), next)
-    );
+pub fn window(settings: &Settings, next: usize, format: Format) -> Result<ExitCode> {
+    let now = jiff::Timestamp::now();
+    match format {
+        Format::Text => print!(
+            "{}",
+            crate::window::render_upcoming(&settings.window, now, next)
+        ),
+        Format::Json => {
+            let json = crate::window::upcoming_json(&settings.window, now, next);
+            println!("{}", serde_json::to_string_pretty(&json)?);
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -5,14 +5,22 @@ use std::sync::Arc;
 
 use anyhow::Result;
 
-use super::RunArgs;
+use tracing::field::Empty;
+
+use super::logging::LogTarget;
+use super::{ExitStatus, RunArgs};
 use crate::config::Settings;
 use crate::systemd::Notifier;
 use crate::upgrade::stop::StopSignal;
 use crate::upgrade::{self, RunOptions, RunOutcome, Target};
 
 /// `run --to VERSION` (or `--nightly`: clap allows exactly one of them).
-pub fn run(settings: &Settings, args: RunArgs, notifier: Notifier) -> Result<ExitCode> {
+pub fn run(
+    settings: &Settings,
+    args: RunArgs,
+    notifier: Notifier,
+    log: LogTarget,
+) -> Result<ExitCode> {
     let target = match args.to {
         Some(to) => Target::Version(to),
         None => Target::Nightly,
@@ -26,11 +34,16 @@ pub fn run(settings: &Settings, args: RunArgs, notifier: Notifier) -> Result<Exi
         #[cfg(feature = "fault-injection")]
         hold: crate::executor::fault::Hold::from_env(),
     };
-    live_run(settings, &options, notifier)
+    live_run(settings, &options, notifier, log)
 }
 
 /// `run`: the runtime for D-Bus, SIGTERM handling and the watchdog around the orchestrator.
-fn live_run(settings: &Settings, options: &RunOptions, notifier: Notifier) -> Result<ExitCode> {
+fn live_run(
+    settings: &Settings,
+    options: &RunOptions,
+    notifier: Notifier,
+    log: LogTarget,
+) -> Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -64,7 +77,18 @@ fn live_run(settings: &Settings, options: &RunOptions, notifier: Notifier) -> Re
             }
         });
     }
-    let outcome = upgrade::run(settings, options, &notifier, &stop, runtime.handle())?;
+    // Every log line of the run carries its fields (journald: UPGRADE_RUN_ID, UPGRADE_FROM,
+    // UPGRADE_TO), recorded by the run once known; its failure too.
+    let span = tracing::info_span!("run", run_id = Empty, from = Empty, to = Empty);
+    let outcome =
+        span.in_scope(|| upgrade::run(settings, options, &notifier, &stop, runtime.handle()));
+    let outcome = match outcome {
+        Ok(outcome) => outcome,
+        Err(e) => {
+            span.in_scope(|| super::report_error(log, &e));
+            return Ok(ExitStatus::of_error(&e).into());
+        }
+    };
     match outcome {
         RunOutcome::Completed { from, to, ran } => {
             println!("upgraded from {from} to {to} ({ran} step(s) run)");

@@ -30,6 +30,7 @@ use crate::version::Version;
 use clock::LiveClock;
 use orchestrator::Orchestrator;
 use preflight::Preflight;
+pub use preflight::Refused;
 use steps::LiveSteps;
 use stop::StopSignal;
 
@@ -103,6 +104,15 @@ pub fn run(
         label: &prepared.label,
     };
     let clock = LiveClock { runtime, stop };
+    let run_id = prepared
+        .journal
+        .read(|j| j.current.as_ref().map(|r| r.id.clone()))
+        .unwrap_or_default();
+    // Into the caller's span, if it has these fields (the command line's `run` span).
+    let span = tracing::Span::current();
+    span.record("run_id", run_id.as_str());
+    span.record("from", prepared.from.as_str());
+    span.record("to", prepared.to.as_str());
     Orchestrator {
         settings,
         journal: &prepared.journal,

@@ -197,8 +197,13 @@ fn check_runnable(plan: &Plan) -> Result<()> {
             )
         })
         .collect();
-    bail!("this upgrade cannot be run: {}", reasons.join("; "))
+    Err(Refused(reasons.join("; ")).into())
 }
+
+/// The scripts refuse this upgrade (it needs a step the tool cannot take).
+#[derive(Debug, thiserror::Error)]
+#[error("this upgrade cannot be run: {0}")]
+pub struct Refused(pub String);
 
 /// Whether the package update is still to run (a resumed run past it needs no repository check).
 fn packages_pending(journal: &JournalFile) -> bool {

@@ -120,6 +120,7 @@ impl StepRunner<'_> {
     /// Runs step `index`, journaled before and after: Ok(Err(text)) when it failed.
     fn run_one(&self, index: usize) -> Result<Result<(), String>> {
         let label = self.steps.label(index);
+        let _step = tracing::info_span!("step", step = index + 1).entered();
         journaling::step_started(self.journal, index)?;
         self.status.status(&label);
         tracing::info!("{label}");
@@ -196,6 +197,15 @@ impl StepSource for LiveSteps<'_> {
     }
 
     fn run(&self, index: usize, label: &str) -> Result<Vec<String>, String> {
+        let spec = &self.procedures.steps()[index];
+        let version = spec.version.as_ref().map_or("", |v| v.as_str());
+        let _procedure = tracing::info_span!(
+            "procedure",
+            version,
+            hook = %spec.hook,
+            function = spec.function.function()
+        )
+        .entered();
         *self.label.lock().unwrap() = label.to_owned();
         self.current_step.store(index + 1, Ordering::SeqCst);
         let record = self

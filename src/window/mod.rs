@@ -51,7 +51,7 @@ use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp, ToSpan};
 
 pub use input::{parse_day, parse_time, Slot, SlotInput, WindowError, WindowInput, MAX_LENGTH};
-pub use render::render_upcoming;
+pub use render::{render_upcoming, upcoming_json};
 
 /// One day of elapsed time, also the bound on how far a zone's offset moves in a day.
 const DAY: SignedDuration = SignedDuration::from_hours(24);

@@ -118,3 +118,24 @@ pub fn render_upcoming(schedule: &Schedule, now: Timestamp, n: usize) -> String 
     }
     out
 }
+
+/// `window --format json`: the zone, whether a window is open now, and the next `n` windows
+/// (UTC instants, local descriptions, lengths in seconds).
+pub fn upcoming_json(schedule: &Schedule, now: Timestamp, n: usize) -> serde_json::Value {
+    let tz = schedule.time_zone();
+    let window = |w: &Window| {
+        serde_json::json!({
+            "start": w.start.to_string(),
+            "end": w.end.to_string(),
+            "length_secs": w.length().as_secs(),
+            "local": w.describe(tz),
+        })
+    };
+    serde_json::json!({
+        "time_zone": schedule.zone_name(),
+        "always": schedule.is_always(),
+        "now": now.to_string(),
+        "open_now": schedule.window_at(now).map(|w| window(&w)),
+        "next": schedule.upcoming(now, n).iter().map(window).collect::<Vec<_>>(),
+    })
+}
