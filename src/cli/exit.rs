@@ -84,6 +84,6 @@ mod tests {
             ExitStatus::of_error(&anyhow::anyhow!("boom")),
             ExitStatus::Failure
         );
-        assert_eq!(u8::from(ExitStatus::NotRunnable as u8), 4);
+        assert_eq!(ExitStatus::NotRunnable as u8, 4);
     }
 }
