@@ -15,7 +15,8 @@ pub const DEFAULT_ANNOUNCEMENT: &str =
 pub const DEFAULT_DONE: &str = "Canopsis was upgraded to {to}: {status}";
 /// The message shown when the upgrade failed, when the configuration gives none.
 pub const DEFAULT_FAILURE: &str =
-    "The upgrade of Canopsis to {to} failed ({status}); it still runs {from}.";
+    "The upgrade of Canopsis to {to} did not complete; Canopsis {installed} is running. \
+     The administrators have the details.";
 
 /// A value a template can refer to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,17 +29,20 @@ pub enum Placeholder {
     Start,
     /// `{end}`: the window end, in the local time zone.
     End,
-    /// `{status}`: how it went (done and failure messages only).
+    /// `{status}`: how it went, in words for users (done and failure messages only).
     Status,
+    /// `{installed}`: the version running now, read back (done and failure messages only).
+    Installed,
 }
 
 impl Placeholder {
-    const ALL: [Placeholder; 5] = [
+    const ALL: [Placeholder; 6] = [
         Placeholder::From,
         Placeholder::To,
         Placeholder::Start,
         Placeholder::End,
         Placeholder::Status,
+        Placeholder::Installed,
     ];
 
     /// The name between the braces.
@@ -49,6 +53,7 @@ impl Placeholder {
             Placeholder::Start => "start",
             Placeholder::End => "end",
             Placeholder::Status => "status",
+            Placeholder::Installed => "installed",
         }
     }
 }
@@ -134,6 +139,8 @@ pub struct Values<'a> {
     pub end: Timestamp,
     /// How it went (outcome messages).
     pub status: &'a str,
+    /// The version running now (outcome messages).
+    pub installed: &'a str,
     /// The zone `{start}` and `{end}` are shown in (the machine's, in production).
     pub tz: &'a TimeZone,
 }
@@ -217,6 +224,7 @@ impl Template {
                 }
                 Part::Field(Placeholder::End) => out.push_str(&format_local(values.end, values.tz)),
                 Part::Field(Placeholder::Status) => out.push_str(values.status),
+                Part::Field(Placeholder::Installed) => out.push_str(values.installed),
             }
         }
         out
@@ -265,6 +273,7 @@ mod tests {
         let tz = paris();
         let values = Values {
             from: "4.4.0",
+            installed: "4.4.0",
             to: "4.5.0",
             start: at("2026-11-28T01:00:00Z"),
             end: at("2026-11-28T03:30:00Z"),
@@ -282,7 +291,13 @@ mod tests {
             done.render(&values),
             "Canopsis was upgraded to 4.5.0: all engines running"
         );
-        assert!(Template::parse(DEFAULT_FAILURE, MessageKind::Outcome).is_ok());
+        let failure = Template::parse(DEFAULT_FAILURE, MessageKind::Outcome).unwrap();
+        assert_eq!(
+            failure.render(&values),
+            "The upgrade of Canopsis to 4.5.0 did not complete; Canopsis 4.4.0 is running. \
+             The administrators have the details."
+        );
+        assert!(Template::parse("{installed}", MessageKind::Announcement).is_err());
         let summer = format_local(at("2026-07-04T00:00:00Z"), &tz);
         assert_eq!(summer, "Sat 4 Jul 02:00 CEST");
     }
@@ -293,6 +308,7 @@ mod tests {
         let tz = TimeZone::UTC;
         let values = Values {
             from: "a",
+            installed: "a",
             to: "b",
             start: Timestamp::UNIX_EPOCH,
             end: Timestamp::UNIX_EPOCH,

@@ -253,7 +253,15 @@ impl Orchestrator<'_> {
         }
         if self.settings.broadcast.enabled {
             let announcement = self.announcement(window);
-            if let Err(e) = self.site.announce_outcome(&announcement, false, &text) {
+            // Users read this: what happened in their words; the details are the admin's.
+            let announced = self.announced(window);
+            let outcome = self.site.announce_outcome(
+                &announcement,
+                false,
+                "stopped before its end",
+                announced,
+            );
+            if let Err(e) = outcome {
                 tracing::error!("{e:#}");
             }
         }
@@ -281,9 +289,10 @@ impl Orchestrator<'_> {
             summary.push_str(&drained);
         }
         if self.settings.broadcast.enabled {
-            if let Err(e) = self
-                .site
-                .announce_outcome(&self.announcement(window), true, "done")
+            let announced = self.announced(window);
+            if let Err(e) =
+                self.site
+                    .announce_outcome(&self.announcement(window), true, "done", announced)
             {
                 tracing::warn!("{e:#}");
             }

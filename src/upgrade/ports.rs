@@ -36,12 +36,14 @@ impl Announcement<'_> {
 pub trait SiteApi {
     /// Creates (or updates) the announcement of the window; its id.
     fn announce(&self, announcement: &Announcement) -> Result<String>;
-    /// Replaces the announcement with the outcome.
+    /// Replaces the announcement with the outcome (`status`: words for users, no internals);
+    /// `announced`: the announcement exists, so the outcome updates it.
     fn announce_outcome(
         &self,
         announcement: &Announcement,
         success: bool,
         status: &str,
+        announced: bool,
     ) -> Result<()>;
     /// Whether maintenance mode exists (and is configured) on the running version.
     fn maintenance_applies(&self, running: &Version) -> bool;

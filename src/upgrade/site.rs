@@ -78,14 +78,33 @@ impl<'a> CanopsisSite<'a> {
         Ok(())
     }
 
-    fn values<'v>(&'v self, a: &'v Announcement, status: &'v str) -> Values<'v> {
+    fn values<'v>(
+        &'v self,
+        a: &'v Announcement,
+        status: &'v str,
+        installed: &'v str,
+    ) -> Values<'v> {
         Values {
             from: a.from.as_str(),
             to: a.to.as_str(),
             start: a.window.start,
             end: a.window.end,
             status,
+            installed,
             tz: self.settings.window.time_zone(),
+        }
+    }
+
+    /// The version running now, as app-info says (one call: the outcome must not wait).
+    fn installed_now(&self) -> String {
+        match self.runtime.block_on(self.api.app_info()) {
+            Ok(info) => info
+                .parsed_version()
+                .map_or_else(|_| "(version unknown)".to_owned(), |v| v.to_string()),
+            Err(e) => {
+                tracing::warn!("the version running now cannot be read back: {e}");
+                "(version unknown)".to_owned()
+            }
         }
     }
 
@@ -101,7 +120,7 @@ impl SiteApi for CanopsisSite<'_> {
         let b = &self.settings.broadcast;
         let message = BroadcastMessage {
             id: a.id(),
-            message: b.message.render(&self.values(a, "")),
+            message: b.message.render(&self.values(a, "", "")),
             color: b.color.clone(),
             start: Timestamp::now(),
             end: a.window.end,
@@ -115,22 +134,35 @@ impl SiteApi for CanopsisSite<'_> {
         Ok(message.id)
     }
 
-    fn announce_outcome(&self, a: &Announcement, success: bool, status: &str) -> Result<()> {
+    fn announce_outcome(
+        &self,
+        a: &Announcement,
+        success: bool,
+        status: &str,
+        announced: bool,
+    ) -> Result<()> {
         let b = &self.settings.broadcast;
-        let template = if success {
-            &b.done_message
-        } else {
-            &b.failure_message
+        let (template, installed) = match success {
+            true => (&b.done_message, a.to.to_string()),
+            // After a failure the packages may be new or old: say what runs.
+            false => (&b.failure_message, self.installed_now()),
         };
         let now = Timestamp::now();
         let message = BroadcastMessage {
             id: a.id(),
-            message: template.render(&self.values(a, status)),
+            message: template.render(&self.values(a, status, &installed)),
             color: b.color.clone(),
             start: now,
             end: now + jiff::SignedDuration::try_from(b.done_duration).unwrap_or_default(),
         };
-        self.upsert("announcing the outcome", &message)?;
+        if announced {
+            // It exists: update it in place (no POST refused with a 400 first).
+            self.with_retries("announcing the outcome", || {
+                self.api.update_broadcast(&message.id, &message)
+            })?;
+        } else {
+            self.upsert("announcing the outcome", &message)?;
+        }
         tracing::info!("outcome announced: {}", message.message);
         Ok(())
     }

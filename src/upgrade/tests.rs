@@ -54,7 +54,7 @@ impl SiteApi for FakeSite<'_> {
         self.log.push(format!("announce {}", a.window.start));
         Ok(a.id())
     }
-    fn announce_outcome(&self, _: &Announcement, success: bool, _: &str) -> Result<()> {
+    fn announce_outcome(&self, _: &Announcement, success: bool, _: &str, _: bool) -> Result<()> {
         self.log.push(format!(
             "outcome {}",
             if success { "done" } else { "failed" }
