@@ -1,6 +1,7 @@
 //! The command line: [`args`] defines it; a file per command family runs it.
 
 mod args;
+mod generate;
 mod journal;
 mod monitor;
 mod plan;
@@ -65,5 +66,6 @@ fn dispatch(cli: Cli, notifier: Notifier) -> Result<ExitCode> {
         Command::Status { format } => journal::status(&settings, format),
         Command::History { format } => journal::history(&settings, format),
         Command::ApiDoc { format } => plan::api_doc(format),
+        Command::Generate(args) => generate::generate(&args),
     }
 }
