@@ -53,6 +53,10 @@ fn load(config: &Option<PathBuf>) -> Result<Settings> {
 }
 
 fn dispatch(cli: Cli, notifier: Notifier) -> Result<ExitCode> {
+    if let Command::Generate(args) = &cli.command {
+        // At package build time: no config is read (a build machine has none to trust).
+        return generate::generate(args);
+    }
     let settings = load(&cli.config)?;
     match cli.command {
         Command::Run(args) => run::run(&settings, args, notifier),
@@ -66,6 +70,6 @@ fn dispatch(cli: Cli, notifier: Notifier) -> Result<ExitCode> {
         Command::Status { format } => journal::status(&settings, format),
         Command::History { format } => journal::history(&settings, format),
         Command::ApiDoc { format } => plan::api_doc(format),
-        Command::Generate(args) => generate::generate(&args),
+        Command::Generate(_) => unreachable!("generate is answered before the config is read"),
     }
 }
