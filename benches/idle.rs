@@ -181,7 +181,7 @@ fn main() {
         s.write(
             "/run/systemd/system/canopsis-upgrade@.service.d/binary.conf",
             &format!(
-                "[Service]\nExecStart=\nExecStart={} --config {} run --to %I\n",
+                "[Service]\nExecStart=\nExecStart={} --config {} run --to %i\n",
                 binary.display(),
                 canopsis::CONFIG
             ),

@@ -88,6 +88,9 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = DocFormat::Markdown)]
         format: DocFormat,
     },
+    /// Write the man pages or shell completions (for packaging).
+    #[command(hide = true)]
+    Generate(super::generate::GenerateArgs),
 }
 
 const RUN_EXAMPLES: &str = "\

@@ -2,6 +2,7 @@
 
 mod args;
 mod exit;
+mod generate;
 mod journal;
 mod logging;
 mod monitor;
@@ -51,6 +52,10 @@ fn load(config: &Option<PathBuf>) -> Result<Settings> {
 }
 
 fn dispatch(cli: Cli, notifier: Notifier, log: logging::LogTarget) -> Result<ExitCode> {
+    if let Command::Generate(args) = &cli.command {
+        // At package build time: no config is read (a build machine has none to trust).
+        return generate::generate(args);
+    }
     let settings = load(&cli.config)?;
     match cli.command {
         Command::Run(args) => run::run(&settings, args, notifier, log),
@@ -64,5 +69,6 @@ fn dispatch(cli: Cli, notifier: Notifier, log: logging::LogTarget) -> Result<Exi
         Command::Status { format } => journal::status(&settings, format),
         Command::History { format } => journal::history(&settings, format),
         Command::ApiDoc { format } => plan::api_doc(format),
+        Command::Generate(_) => unreachable!("generate is answered before the config is read"),
     }
 }

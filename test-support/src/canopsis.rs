@@ -252,8 +252,8 @@ fn populate(s: &Sandbox, spec: &InstallSpec, api_url: &str) {
     s.copy_in(&crate::site::binary(), DAEMON, 0o755);
     s.write(CONFIG, &config(api_url, &spec.extra_config), 0o644);
     let unit = include_str!("../../units/canopsis-upgrade@.service").replace(
-        "ExecStart=/usr/bin/canopsis-upgrade run --to %I",
-        &format!("ExecStart={DAEMON} --config {CONFIG} run --to %I"),
+        "ExecStart=/usr/bin/canopsis-upgrade run --to %i",
+        &format!("ExecStart={DAEMON} --config {CONFIG} run --to %i"),
     );
     assert!(
         unit.contains(DAEMON),
