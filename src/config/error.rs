@@ -26,4 +26,25 @@ pub enum ConfigError {
     /// Settings that contradict each other.
     #[error("{0}")]
     Inconsistent(String),
+    /// Several errors, each on its own line, in the order of the sections.
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+    Many(Vec<ConfigError>),
+}
+
+impl ConfigError {
+    /// One error, or all of them.
+    pub fn all(mut errors: Vec<ConfigError>) -> ConfigError {
+        match errors.len() {
+            1 => errors.remove(0),
+            _ => ConfigError::Many(errors),
+        }
+    }
+
+    /// The single errors (a `Many` flattened).
+    pub fn each(&self) -> Vec<&ConfigError> {
+        match self {
+            ConfigError::Many(errors) => errors.iter().flat_map(ConfigError::each).collect(),
+            error => vec![error],
+        }
+    }
 }

@@ -7,10 +7,9 @@ use toml::Spanned;
 
 use super::sections::{
     api, broadcast, catalog, detect, install, maintenance, manual, nightly, rabbitmq, run, sandbox,
-    scripts, systemd,
+    scripts, systemd, window,
 };
 use super::ConfigError;
-use crate::window::WindowInput;
 
 /// Where a value was written: file, line and column.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,6 +90,10 @@ macro_rules! section_keys {
         }
 
         impl $keys {
+            /// The section's keys, as written in a file.
+            #[cfg(test)]
+            pub(in crate::config) const NAMES: &'static [&'static str] = &[$( stringify!($field) ),*];
+
             /// Lays one file's keys over those merged so far.
             pub(in crate::config) fn apply(
                 &mut self,
@@ -117,15 +120,19 @@ macro_rules! fragment {
         #[serde(deny_unknown_fields)]
         pub(super) struct Fragment {
             $( $section: Option<$input>, )*
-            window: Option<Spanned<WindowInput>>,
+            window: Option<Spanned<window::WindowFragment>>,
         }
+
+        /// Every section with its keys (`[window]`'s are [`window::KEYS`]).
+        #[cfg(test)]
+        pub(super) const SECTIONS: &[(&str, &[&str])] = &[$( (stringify!($section), <$keys>::NAMES) ),*];
 
         /// Every setting, merged over the fragments.
         #[derive(Debug, Default)]
         pub(super) struct Merged {
             $( pub $section: $keys, )*
             /// `[window]` is replaced as a whole by a later fragment that has one.
-            pub window: Option<Located<WindowInput>>,
+            pub window: Option<Located<window::LocatedWindow>>,
         }
 
         impl Merged {
@@ -136,7 +143,9 @@ macro_rules! fragment {
                     Origin { file: file.to_owned(), line, column }
                 };
                 $( if let Some(input) = fragment.$section { self.$section.apply(input, &at); } )*
-                set_if_written(&mut self.window, "window", fragment.window, &at);
+                if let Some(window) = fragment.window {
+                    self.window = Some(window::locate(window, &at));
+                }
             }
         }
     };

@@ -86,22 +86,66 @@ pub struct Settings {
     pub files: Vec<String>,
 }
 
-/// Validates the merged input, section by section (the first error is returned).
+/// Validates the merged input, section by section: every section's error is reported, not
+/// only the first.
 pub(super) fn validate(m: Merged, files: Vec<String>) -> Result<Settings, ConfigError> {
-    let window = window::validate(m.window)?;
-    let api = api::validate(m.api)?;
-    let broadcast = broadcast::validate(m.broadcast)?;
-    let maintenance = maintenance::validate(m.maintenance)?;
-    let rabbitmq = rabbitmq::validate(m.rabbitmq)?;
-    let install = install::validate(m.install)?;
-    let detect = detect::validate(m.detect)?;
-    let sandbox = sandbox::validate(m.sandbox, install.compose_dir.as_deref())?;
-    let acknowledged = manual::validate(m.manual)?;
-    let index_files = catalog::validate(m.catalog)?;
-    let scripts = scripts::validate(m.scripts)?;
-    let run = run::validate(m.run)?;
-    let systemd = systemd::validate(m.systemd)?;
-    let nightly = nightly::validate(m.nightly)?;
+    let mut errors = Vec::new();
+    let window = checked(window::validate(m.window), &mut errors);
+    let api = checked(api::validate(m.api), &mut errors);
+    let broadcast = checked(broadcast::validate(m.broadcast), &mut errors);
+    let maintenance = checked(maintenance::validate(m.maintenance), &mut errors);
+    let rabbitmq = checked(rabbitmq::validate(m.rabbitmq), &mut errors);
+    let install = checked(install::validate(m.install), &mut errors);
+    let detect = checked(detect::validate(m.detect), &mut errors);
+    let compose_dir = install.as_ref().and_then(|i| i.compose_dir.clone());
+    let sandbox = checked(
+        sandbox::validate(m.sandbox, compose_dir.as_deref()),
+        &mut errors,
+    );
+    let acknowledged = checked(manual::validate(m.manual), &mut errors);
+    let index_files = checked(catalog::validate(m.catalog), &mut errors);
+    let scripts = checked(scripts::validate(m.scripts), &mut errors);
+    let run = checked(run::validate(m.run), &mut errors);
+    let systemd = checked(systemd::validate(m.systemd), &mut errors);
+    let nightly = checked(nightly::validate(m.nightly), &mut errors);
+    if !errors.is_empty() {
+        return Err(ConfigError::all(errors));
+    }
+    // No error: every section has its value.
+    let (
+        Some(window),
+        Some(api),
+        Some(broadcast),
+        Some(maintenance),
+        Some(rabbitmq),
+        Some(install),
+        Some(detect),
+        Some(sandbox),
+        Some(acknowledged),
+        Some(index_files),
+        Some(scripts),
+        Some(run),
+        Some(systemd),
+        Some(nightly),
+    ) = (
+        window,
+        api,
+        broadcast,
+        maintenance,
+        rabbitmq,
+        install,
+        detect,
+        sandbox,
+        acknowledged,
+        index_files,
+        scripts,
+        run,
+        systemd,
+        nightly,
+    )
+    else {
+        unreachable!("every section validated without an error")
+    };
     Ok(Settings {
         edition: install.edition,
         install: install.method,
@@ -137,4 +181,9 @@ pub(super) fn validate(m: Merged, files: Vec<String>) -> Result<Settings, Config
         rabbitmq,
         files,
     })
+}
+
+/// The value of a section that validated, or None with its error kept.
+fn checked<T>(result: Result<T, ConfigError>, errors: &mut Vec<ConfigError>) -> Option<T> {
+    result.map_err(|e| errors.push(e)).ok()
 }

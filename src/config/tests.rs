@@ -202,6 +202,59 @@ fn every_key_of_the_shipped_sample_is_a_known_key() {
     input::parse("packaging/config.toml", &text).unwrap();
     let mut merged = input::Merged::default();
     merged.apply("sample", &text, input::parse("sample", &text).unwrap());
-    assert!(merged.window.is_some_and(|w| w.value.slots.len() == 1));
+    assert!(merged
+        .window
+        .is_some_and(|w| w.value.input.slots.len() == 1));
     assert!(merged.nightly.policy.is_some());
+}
+
+#[test]
+fn every_error_of_a_file_is_reported_each_at_its_value() {
+    let text = "[install]\nedition = \"community\"\n\n[window]\n# a comment\n\ntime_zone = \"Mars/Olympus\"\n[[window.slot]]\ndays = [\"Sat\"]\nstart = \"25:00\"\nlength = \"2h\"\n[api]\ntimeout = \"forever\"\n";
+    let err = from(text).unwrap_err();
+    let each: Vec<String> = err.each().iter().map(ToString::to_string).collect();
+    assert_eq!(each.len(), 3, "{each:#?}");
+    assert!(each[0].starts_with("/etc/canopsis-upgrade/config.toml:7:13: window.time_zone: unknown time zone \"Mars/Olympus\""), "{each:#?}");
+    assert!(
+        each[1].starts_with(
+            "/etc/canopsis-upgrade/config.toml:10:9: window.slot[0].start: bad time \"25:00\""
+        ),
+        "{each:#?}"
+    );
+    assert!(
+        each[2].starts_with("/etc/canopsis-upgrade/config.toml:13:11: api.timeout:"),
+        "{each:#?}"
+    );
+    assert_eq!(err.to_string().lines().count(), 3);
+}
+
+#[test]
+fn the_shipped_sample_documents_every_key_of_every_section() {
+    let sample = include_str!("../../packaging/config.toml");
+    // A key is documented as `key = ...`, `#key = ...` or `# key = ...` under its section.
+    let documented = |section: &str, key: &str| {
+        let start = sample
+            .find(&format!("[{section}]"))
+            .unwrap_or_else(|| panic!("[{section}] is not in packaging/config.toml"));
+        let rest = &sample[start..];
+        let end = rest[1..].find("\n[").map_or(rest.len(), |i| i + 1);
+        rest[..end].lines().any(|line| {
+            let line = line.trim_start_matches(['#', ' ']);
+            line.strip_prefix(key)
+                .is_some_and(|after| after.trim_start().starts_with('='))
+        })
+    };
+    let mut missing = Vec::new();
+    let window = ("window", super::sections::window::KEYS);
+    for (section, keys) in super::input::SECTIONS.iter().copied().chain([window]) {
+        for key in keys {
+            if !documented(section, key) {
+                missing.push(format!("{section}.{key}"));
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "keys missing from packaging/config.toml: {missing:?}"
+    );
 }

@@ -137,6 +137,18 @@ fn merged_containing(windows: &mut [Window], now: Timestamp) -> Option<Window> {
 
 impl Schedule {
     /// Validates the `[window]` table.
+    /// Every error of `input` (from_input stops at the first).
+    pub fn input_errors(input: &WindowInput) -> Vec<WindowError> {
+        let zone = input::time_zone(input).err();
+        let slots = input
+            .slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| input::slot(i, s).err());
+        zone.into_iter().chain(slots).collect()
+    }
+
+    /// The schedule of `input`, or its first error.
     pub fn from_input(input: &WindowInput) -> Result<Schedule, WindowError> {
         let (zone_name, tz) = input::time_zone(input)?;
         let slots = input
