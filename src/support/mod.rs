@@ -4,5 +4,6 @@ pub mod credentials;
 pub mod error;
 pub mod format;
 pub mod fs;
+pub mod safe_fs;
 pub mod text;
 pub mod url;
