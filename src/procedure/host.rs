@@ -171,6 +171,23 @@ impl Host {
             .map_err(|v| script_error(v.to_string()))
     }
 
+    /// The real path of a file the script changes: allowed by the sandbox, and neither
+    /// executable nor an allowed program.
+    pub fn writable_path(&self, path: &str) -> ApiResult<PathBuf> {
+        let real = self.path(path)?;
+        self.sandbox
+            .check_writable(&real)
+            .map_err(|v| script_error(v.to_string()))?;
+        Ok(real)
+    }
+
+    /// Refuses a link that would replace a program (see [`SandboxRules::check_link`]).
+    pub fn check_link(&self, link: &std::path::Path, target: &std::path::Path) -> ApiResult<()> {
+        self.sandbox
+            .check_link(link, target)
+            .map_err(|v| script_error(v.to_string()))
+    }
+
     /// The path of a link to (re)create: its directory is resolved, not the link itself.
     pub fn path_of_link(&self, path: &str) -> ApiResult<PathBuf> {
         let given = std::path::Path::new(path);

@@ -1,6 +1,7 @@
 //! Procedure scripts: discovery, checksums, the sandboxed Rhai engine and the script API.
 
 pub mod api;
+pub mod argschema;
 pub mod discover;
 pub mod engine;
 pub mod host;

@@ -93,6 +93,14 @@ pub enum Violation {
     /// A malformed unit name.
     #[error("sandbox: {0:?} is not a unit name")]
     BadUnitName(String),
+    /// A write, copy or link onto a program.
+    #[error("sandbox: {path} {reason}: a script cannot replace a program")]
+    ProgramReplaced {
+        /// The path.
+        path: String,
+        /// What makes it a program.
+        reason: String,
+    },
     /// A program not on the allow list.
     #[error("sandbox: program {program} is not allowed (allowed: {allowed})")]
     CommandNotAllowed {
@@ -181,11 +189,96 @@ impl SandboxRules {
         }
     }
 
+    /// Refuses writing (or copying over) `real` when it is an executable file or a program of
+    /// the allow-list: `run()` would then run what the script wrote, as root.
+    pub fn check_writable(&self, real: &Path) -> Result<(), Violation> {
+        let refuse = |reason: &str| {
+            Err(Violation::ProgramReplaced {
+                path: real.display().to_string(),
+                reason: reason.to_owned(),
+            })
+        };
+        if self.is_allowed_program(real) {
+            return refuse("is an allowed program");
+        }
+        if is_executable(real) {
+            return refuse("is executable");
+        }
+        Ok(())
+    }
+
+    /// Refuses a link at `link` (its directory resolved) over a program, unless it points at
+    /// another program the package installed in the same directory (4.5.0: engine-axe ->
+    /// engine-axe-community): root's, executable, writable by nobody else, or not there yet.
+    pub fn check_link(&self, link: &Path, target: &Path) -> Result<(), Violation> {
+        let over_program = self.is_allowed_program(link) || is_executable(link);
+        if !over_program && !is_executable(target) {
+            return Ok(());
+        }
+        // A target still missing (the package brings it later) cannot run anything a script
+        // made: a script cannot make a file executable.
+        let package_made = is_package_program(target) || std::fs::symlink_metadata(target).is_err();
+        if target.parent() == link.parent() && package_made && !self.is_allowed_program(link) {
+            return Ok(());
+        }
+        Err(Violation::ProgramReplaced {
+            path: link.display().to_string(),
+            reason: format!(
+                "would become a link to {} ({}), not a program installed beside it by the package",
+                target.display(),
+                describe(target)
+            ),
+        })
+    }
+
+    /// Whether `real` is a program of the allow-list (absolute entries as written, bare names
+    /// in the fixed PATH).
+    fn is_allowed_program(&self, real: &Path) -> bool {
+        self.allowed_commands.iter().any(|program| {
+            if program.starts_with('/') {
+                Path::new(program) == real
+            } else {
+                real.file_name().is_some_and(|n| n == program.as_str())
+                    && real
+                        .parent()
+                        .is_some_and(|d| PROGRAM_DIRS.iter().any(|p| Path::new(p) == d))
+            }
+        })
+    }
+
     /// Whether a path (already resolved) lies below a root that exists on this machine.
     pub fn root_exists_for(&self, real: &Path) -> bool {
         self.file_roots
             .iter()
             .any(|root| real.starts_with(root) && root.exists())
+    }
+}
+
+/// Where bare program names are found (the fixed PATH of commands).
+pub const PROGRAM_DIRS: &[&str] = &["/usr/sbin", "/usr/bin", "/sbin", "/bin"];
+
+/// Whether `path` (or what it links to) is a file with an execute bit.
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+/// A program as a package installs it: a regular file (not a link), executable, root's,
+/// writable by root alone.
+fn is_package_program(path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::symlink_metadata(path).is_ok_and(|m| {
+        m.file_type().is_file() && m.mode() & 0o111 != 0 && m.uid() == 0 && m.mode() & 0o022 == 0
+    })
+}
+
+/// Kind, mode and owner of a path, for messages.
+fn describe(path: &Path) -> String {
+    use std::os::unix::fs::MetadataExt;
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => "a symlink".into(),
+        Ok(m) => format!("mode {:o}, owner uid {}", m.mode() & 0o7777, m.uid()),
+        Err(e) => e.to_string(),
     }
 }
 

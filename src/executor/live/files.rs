@@ -77,6 +77,16 @@ impl LiveExecutor {
         Ok(real)
     }
 
+    /// [`Self::recheck`], and the file is no program (executable, or on the allow-list).
+    fn recheck_writable(&self, path: &Path) -> Result<PathBuf, ExecError> {
+        let path = self.recheck(path)?;
+        self.settings
+            .rules
+            .check_writable(&path)
+            .map_err(|v| fail(v.to_string()))?;
+        Ok(path)
+    }
+
     /// Reads a file (None when missing), lets `change` compute the new text, and writes it
     /// atomically after a backup, unless nothing changed.
     fn edit(
@@ -84,7 +94,7 @@ impl LiveExecutor {
         path: &Path,
         change: impl FnOnce(&str) -> Result<String, String>,
     ) -> Result<Outcome, ExecError> {
-        let path = self.recheck(path)?;
+        let path = self.recheck_writable(path)?;
         let old = read_text(&path)?;
         let new = change(old.as_deref().unwrap_or(""))
             .map_err(|e| fail(format!("{}: {e}", path.display())))?;
@@ -109,7 +119,7 @@ impl LiveExecutor {
         let from = self.recheck(from)?;
         let bytes = read_bytes(&from)?
             .ok_or_else(|| fail(format!("cannot read {}: it does not exist", from.display())))?;
-        let to = self.recheck(to)?;
+        let to = self.recheck_writable(to)?;
         if read_bytes(&to)?.is_some_and(|old| old == bytes) {
             Ok(Outcome::Done)
         } else {
@@ -122,6 +132,10 @@ impl LiveExecutor {
         let target = self.recheck(target)?;
         let dir = self.recheck(link.parent().unwrap_or(Path::new("/")))?;
         let link = dir.join(link.file_name().unwrap_or_default());
+        self.settings
+            .rules
+            .check_link(&link, &target)
+            .map_err(|v| fail(v.to_string()))?;
         let cannot = |e: std::io::Error| fail(format!("cannot link {}: {e}", link.display()));
         let (handle, name) = safe_fs::open_parent(&link).map_err(cannot)?;
         if handle.read_link(&name).is_ok_and(|t| t.as_ref() == Some(&target)) {

@@ -6,6 +6,7 @@ use rhai::{Array, Dynamic, ImmutableString, Map};
 use super::{api_fn, non_empty, Registrar};
 use crate::action::{Action, CommandSpec, Outcome};
 use crate::install::InstallMethod;
+use crate::procedure::argschema;
 use crate::procedure::host::{script_error, ApiResult, Host};
 use crate::procedure::sandbox::is_forbidden_env;
 use crate::systemd::envfile;
@@ -137,6 +138,7 @@ fn command(host: &Host, program: &str, args: Array, options: Map) -> ApiResult<M
     for (key, value) in options {
         apply_option(host, &mut spec, &key, value)?;
     }
+    argschema::check(program, &spec.args).map_err(script_error)?;
     let output = match host.perform(Action::Command(spec))? {
         Outcome::Command(output) => output,
         Outcome::Done | Outcome::Skipped(_) => Default::default(),
