@@ -163,7 +163,10 @@ fn assert_outside_untouched(outside: &Path) {
     let sentinel = outside.join("sentinel");
     assert_eq!(std::fs::read_to_string(&sentinel).unwrap(), "root secret\n");
     let meta = std::fs::metadata(&sentinel).unwrap();
-    assert_eq!((meta.uid(), meta.gid(), meta.mode() & 0o7777), (0, 0, 0o600));
+    assert_eq!(
+        (meta.uid(), meta.gid(), meta.mode() & 0o7777),
+        (0, 0, 0o600)
+    );
     let names: Vec<_> = std::fs::read_dir(outside)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -185,8 +188,7 @@ fn a_local_user_racing_the_executor_cannot_redirect_its_writes() {
     let started = std::time::Instant::now();
     // As many actions as it takes for the attacker to be well under way, and at least ITERATIONS.
     let mut i = 0;
-    while i < ITERATIONS || (started.elapsed() < Duration::from_secs(20) && rounds(&layout) < 200)
-    {
+    while i < ITERATIONS || (started.elapsed() < Duration::from_secs(20) && rounds(&layout) < 200) {
         match executor.execute(&action(&dir, i)) {
             Ok(_) => done += 1,
             Err(e) => {
@@ -200,8 +202,14 @@ fn a_local_user_racing_the_executor_cannot_redirect_its_writes() {
     std::fs::write(layout.attacker_dir.join("stop"), "").unwrap();
     assert!(attacker.wait().unwrap().success());
     let rounds = std::fs::read_to_string(layout.attacker_dir.join("rounds")).unwrap();
-    eprintln!("{done} actions done, {refused} refused, {} attacker rounds", rounds.trim());
+    eprintln!(
+        "{done} actions done, {refused} refused, {} attacker rounds",
+        rounds.trim()
+    );
     assert_outside_untouched(&layout.outside);
     assert!(done > 0, "the race was run: some actions went through");
-    assert!(rounds.trim().parse::<u32>().unwrap() > 10, "the attacker ran");
+    assert!(
+        rounds.trim().parse::<u32>().unwrap() > 10,
+        "the attacker ran"
+    );
 }

@@ -47,8 +47,17 @@ struct Harness {
 }
 
 const PROGRAMS: &[&str] = &[
-    "yum", "dnf", "rpm", "canopsinit", "canoctl", "psql", "redis-cli", "mongo", "mongosh",
-    "docker", "docker-compose",
+    "yum",
+    "dnf",
+    "rpm",
+    "canopsinit",
+    "canoctl",
+    "psql",
+    "redis-cli",
+    "mongo",
+    "mongosh",
+    "docker",
+    "docker-compose",
 ];
 
 impl Harness {
@@ -139,7 +148,10 @@ impl Harness {
 
     fn assert_outside_untouched(&self) {
         let outside = self.root.path().join("outside");
-        assert_eq!(std::fs::read_to_string(outside.join("secret")).unwrap(), "secret\n");
+        assert_eq!(
+            std::fs::read_to_string(outside.join("secret")).unwrap(),
+            "secret\n"
+        );
         assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 1);
     }
 }
@@ -148,9 +160,18 @@ impl Harness {
 fn rpm_cannot_run_code() {
     let h = Harness::new();
     h.refused(r#"run("rpm", ["--eval", "%(id)"]);"#, "refused");
-    h.refused(r#"run("rpm", ["-q", "--define", "_x %(id)", "bash"]);"#, "refused");
-    h.refused(r#"run("rpm", ["-q", "--rcfile", "/tmp/rc", "bash"]);"#, "refused");
-    h.refused(r#"run("rpm", ["-q", "--macros", "/tmp/m", "bash"]);"#, "refused");
+    h.refused(
+        r#"run("rpm", ["-q", "--define", "_x %(id)", "bash"]);"#,
+        "refused",
+    );
+    h.refused(
+        r#"run("rpm", ["-q", "--rcfile", "/tmp/rc", "bash"]);"#,
+        "refused",
+    );
+    h.refused(
+        r#"run("rpm", ["-q", "--macros", "/tmp/m", "bash"]);"#,
+        "refused",
+    );
     h.refused(r#"run("rpm", ["-i", "/tmp/evil.rpm"]);"#, "refused");
     h.refused(r#"run("rpm", ["-U", "/tmp/evil.rpm"]);"#, "refused");
 }
@@ -158,10 +179,22 @@ fn rpm_cannot_run_code() {
 #[test]
 fn yum_cannot_load_configuration_or_local_packages() {
     let h = Harness::new();
-    h.refused(r#"run("yum", ["-c", "/tmp/yum.conf", "makecache"]);"#, "option -c");
-    h.refused(r#"run("dnf", ["--setopt=pluginpath=/tmp", "makecache"]);"#, "--setopt");
-    h.refused(r#"run("yum", ["--installroot=/tmp/r", "install", "x"]);"#, "--installroot");
-    h.refused(r#"run("yum", ["install", "-y", "/tmp/evil.rpm"]);"#, "refused");
+    h.refused(
+        r#"run("yum", ["-c", "/tmp/yum.conf", "makecache"]);"#,
+        "option -c",
+    );
+    h.refused(
+        r#"run("dnf", ["--setopt=pluginpath=/tmp", "makecache"]);"#,
+        "--setopt",
+    );
+    h.refused(
+        r#"run("yum", ["--installroot=/tmp/r", "install", "x"]);"#,
+        "--installroot",
+    );
+    h.refused(
+        r#"run("yum", ["install", "-y", "/tmp/evil.rpm"]);"#,
+        "refused",
+    );
     h.refused(r#"run("dnf", ["shell"]);"#, "refused");
 }
 
@@ -172,10 +205,22 @@ fn docker_runs_no_container_of_its_choosing() {
         r#"run("docker", ["run", "--privileged", "-v", "/:/host", "alpine", "sh"]);"#,
         "refused",
     );
-    h.refused(r#"run("docker", ["compose", "-f", "/tmp/evil.yml", "up", "-d"]);"#, "-f");
-    h.refused(r#"run("docker-compose", ["-f", "../evil.yml", "up"]);"#, "-f");
-    h.refused(r#"run("docker", ["compose", "exec", "-T", "redis", "sh", "-c", "id"]);"#, "exec");
-    h.refused(r#"run("docker", ["-H", "tcp://evil:2375", "version"]);"#, "refused");
+    h.refused(
+        r#"run("docker", ["compose", "-f", "/tmp/evil.yml", "up", "-d"]);"#,
+        "-f",
+    );
+    h.refused(
+        r#"run("docker-compose", ["-f", "../evil.yml", "up"]);"#,
+        "-f",
+    );
+    h.refused(
+        r#"run("docker", ["compose", "exec", "-T", "redis", "sh", "-c", "id"]);"#,
+        "exec",
+    );
+    h.refused(
+        r#"run("docker", ["-H", "tcp://evil:2375", "version"]);"#,
+        "refused",
+    );
 }
 
 #[test]
@@ -185,7 +230,10 @@ fn canopsis_tools_cannot_read_other_configuration() {
         r#"run("{OPT}/bin/canopsis-reconfigure", ["-conf", "/etc/shadow"]);"#,
         "-conf",
     );
-    h.refused(r#"run("canopsinit", ["--plugin", "/tmp/x.so"]);"#, "refused");
+    h.refused(
+        r#"run("canopsinit", ["--plugin", "/tmp/x.so"]);"#,
+        "refused",
+    );
     h.refused(r#"run("canoctl", ["exec", "sh"]);"#, "refused");
 }
 
@@ -193,9 +241,15 @@ fn canopsis_tools_cannot_read_other_configuration() {
 fn database_shells_only_through_their_typed_functions() {
     let h = Harness::new();
     h.refused(r#"run("psql", ["-c", "\\! id"]);"#, "typed functions");
-    h.refused(r#"run("mongo", ["--eval", "runProgram('id')"]);"#, "typed functions");
+    h.refused(
+        r#"run("mongo", ["--eval", "runProgram('id')"]);"#,
+        "typed functions",
+    );
     h.refused(r#"run("mongosh", ["--eval", "1"]);"#, "typed functions");
-    h.refused(r#"run("redis-cli", ["config", "set", "dir", "/etc"]);"#, "flushdb");
+    h.refused(
+        r#"run("redis-cli", ["config", "set", "dir", "/etc"]);"#,
+        "flushdb",
+    );
     h.refused(r#"run("redis-cli", ["-h", "evil", "flushdb"]);"#, "flushdb");
 }
 
@@ -206,18 +260,27 @@ fn a_program_cannot_be_written_copied_over_or_edited() {
         r##"write_file("{OPT}/bin/canopsis-reconfigure", "#!/bin/sh\nid\n");"##,
         "allowed program",
     );
-    h.refused(r#"write_file("{OPT}/bin/engine-axe-community", "x");"#, "executable");
+    h.refused(
+        r#"write_file("{OPT}/bin/engine-axe-community", "x");"#,
+        "executable",
+    );
     h.refused(
         r#"copy_file("{OPT}/bin/notes.txt", "{OPT}/bin/engine-che-community");"#,
         "executable",
     );
-    h.refused(r#"ensure_line("{OPT}/bin/engine-axe-community", "id");"#, "executable");
+    h.refused(
+        r#"ensure_line("{OPT}/bin/engine-axe-community", "id");"#,
+        "executable",
+    );
     h.refused(
         r#"replace_in_file("{OPT}/bin/canopsis-reconfigure", "a", "b");"#,
         "allowed program",
     );
     let reconfigure = h.opt().join("bin/canopsis-reconfigure");
-    assert_eq!(std::fs::read_to_string(reconfigure).unwrap(), "#!/bin/true\n");
+    assert_eq!(
+        std::fs::read_to_string(reconfigure).unwrap(),
+        "#!/bin/true\n"
+    );
 }
 
 #[test]
@@ -245,7 +308,12 @@ fn links_between_programs_the_package_installed_stay_possible() {
         .unwrap();
     assert_eq!(actions.len(), 1, "{actions:?}");
     // And ordinary files stay writable.
-    assert_eq!(h.run(r#"write_file("{OPT}/etc/x.conf", "a=1");"#).unwrap().len(), 1);
+    assert_eq!(
+        h.run(r#"write_file("{OPT}/etc/x.conf", "a=1");"#)
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 #[test]
@@ -253,8 +321,41 @@ fn paths_outside_the_roots_are_refused_however_spelled() {
     let h = Harness::new();
     std::os::unix::fs::symlink(h.root.path().join("outside"), h.opt().join("etc/out")).unwrap();
     h.refused(r#"write_file("{OPT}/etc/out/secret", "owned");"#, "outside");
-    h.refused(r#"write_file("{OPT}/../../outside/secret", "owned");"#, "outside");
-    h.refused(r#"copy_file("{OPT}/etc/out/secret", "{OPT}/etc/leak");"#, "outside");
+    h.refused(
+        r#"write_file("{OPT}/../../outside/secret", "owned");"#,
+        "outside",
+    );
+    h.refused(
+        r#"copy_file("{OPT}/etc/out/secret", "{OPT}/etc/leak");"#,
+        "outside",
+    );
+}
+
+#[test]
+fn commands_get_only_documented_variables() {
+    let h = Harness::new();
+    for name in [
+        "HOME",
+        "PSQLRC",
+        "OPENSSL_CONF",
+        "PAGER",
+        "GLIBC_TUNABLES",
+        "DOCKER_HOST",
+        "PATH",
+        "LD_PRELOAD",
+        "RPM_CONFIGDIR",
+    ] {
+        h.refused(
+            &format!("run(\"yum\", [\"makecache\"], #{{env: #{{{name}: \"/tmp/x\"}}}});"),
+            &format!("setting {name} is not allowed"),
+        );
+    }
+    h.refused(
+        r#"run("yum", ["makecache"], #{env: #{"ld_preload": "/tmp/x.so"}});"#,
+        "not allowed",
+    );
+    let ok = h.run(r#"run("yum", ["makecache"], #{env: #{CPS_X: "1", TZ: "UTC"}});"#);
+    assert_eq!(ok.unwrap().len(), 1);
 }
 
 #[allow(dead_code)]

@@ -118,7 +118,10 @@ fn trusted_parent(path: &Path) -> io::Result<(Dir, std::ffi::OsString)> {
     let name = path
         .file_name()
         .ok_or_else(|| io::Error::other(format!("{} is not a file path", path.display())))?;
-    Ok((Dir::open_trusted(path.parent().unwrap_or(Path::new("/")))?, name.to_owned()))
+    Ok((
+        Dir::open_trusted(path.parent().unwrap_or(Path::new("/")))?,
+        name.to_owned(),
+    ))
 }
 
 /// Points `link` at `target` atomically (new link beside it under an unpredictable name,

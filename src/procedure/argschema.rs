@@ -63,7 +63,9 @@ fn package_manager(args: &[String]) -> Result<(), Refusal> {
         match (arg.as_str(), repo) {
             ("-y" | "-q" | "--assumeyes" | "--quiet", _) => {}
             (_, Some(glob)) if is_repo_glob(glob) => {}
-            (flag, _) if flag.starts_with('-') => return Err(format!("option {flag} is not allowed")),
+            (flag, _) if flag.starts_with('-') => {
+                return Err(format!("option {flag} is not allowed"))
+            }
             (word, _) => positional.push(word),
         }
     }
@@ -152,7 +154,9 @@ fn reconfigure(args: &[String]) -> Result<(), Refusal> {
         };
         let value = match inline {
             Some(value) => value,
-            None if flag == "-edition" || flag == "-conf" => rest.next().cloned().unwrap_or_default(),
+            None if flag == "-edition" || flag == "-conf" => {
+                rest.next().cloned().unwrap_or_default()
+            }
             None => String::new(),
         };
         let ok = match flag {
@@ -192,7 +196,9 @@ fn compose(args: &[String]) -> Result<(), Refusal> {
             break;
         }
         if !is_name(file) {
-            return Err(format!("-f {file}: only a file of the compose directory, by name"));
+            return Err(format!(
+                "-f {file}: only a file of the compose directory, by name"
+            ));
         }
         rest = tail;
     }

@@ -19,12 +19,21 @@ fn what_the_bundled_scripts_run_passes() {
     ok("yum", &["clean", "all"]);
     ok("yum", &["install", "-y", "python27"]);
     ok("yum", &["install", "-y", "centos-release-scl"]);
-    ok("dnf", &["--disablerepo=*", "--enablerepo=canopsis*", "update", "-y"]);
+    ok(
+        "dnf",
+        &["--disablerepo=*", "--enablerepo=canopsis*", "update", "-y"],
+    );
     ok("rpm", &["-q", "--quiet", "centos-release"]);
     ok("canopsinit", &[]);
-    ok("canopsinit", &["--canopsis-edition", "cat", "--canopsis-stack", "go"]);
+    ok(
+        "canopsinit",
+        &["--canopsis-edition", "cat", "--canopsis-stack", "go"],
+    );
     ok("/opt/canopsis/bin/canopsis-reconfigure", &[]);
-    ok("/opt/canopsis/bin/canopsis-reconfigure", &["-edition", "pro", "-migrate-postgres=true"]);
+    ok(
+        "/opt/canopsis/bin/canopsis-reconfigure",
+        &["-edition", "pro", "-migrate-postgres=true"],
+    );
     ok(
         "/opt/canopsis/bin/canopsis-reconfigure",
         &[
@@ -33,14 +42,39 @@ fn what_the_bundled_scripts_run_passes() {
             "-postgres-migration-directory=/opt/canopsis/share/migrations/postgres",
         ],
     );
-    ok("/opt/canopsis/bin/init", &["-conf", "/opt/canopsis/etc/initialisation.toml"]);
+    ok(
+        "/opt/canopsis/bin/init",
+        &["-conf", "/opt/canopsis/etc/initialisation.toml"],
+    );
     ok("/opt/canopsis/bin/migrate-instruction-metrics", &[]);
     ok("docker", &["version", "--format", "{{.Server.Version}}"]);
     ok("docker", &["compose", "down", "--remove-orphans"]);
     ok("docker", &["compose", "up", "-d", "redis"]);
     ok("docker", &["compose", "pull"]);
-    ok("docker", &["compose", "exec", "-T", "redis", "redis-cli", "-n", "11", "flushdb"]);
-    ok("docker-compose", &["-f", "00-data.docker-compose.yml", "-f", "01-prov.docker-compose.yml", "up", "-d"]);
+    ok(
+        "docker",
+        &[
+            "compose",
+            "exec",
+            "-T",
+            "redis",
+            "redis-cli",
+            "-n",
+            "11",
+            "flushdb",
+        ],
+    );
+    ok(
+        "docker-compose",
+        &[
+            "-f",
+            "00-data.docker-compose.yml",
+            "-f",
+            "01-prov.docker-compose.yml",
+            "up",
+            "-d",
+        ],
+    );
     ok("docker-compose", &["version", "--short"]);
     ok("docker-compose", &["disable-v2"]);
     ok("redis-cli", &["-n", "11", "flushdb"]);
@@ -66,12 +100,18 @@ fn options_that_load_code_or_config_are_refused() {
 
 #[test]
 fn docker_runs_nothing_of_its_own_choosing() {
-    refused("docker", &["run", "--privileged", "-v", "/:/host", "alpine"]);
+    refused(
+        "docker",
+        &["run", "--privileged", "-v", "/:/host", "alpine"],
+    );
     refused("docker", &["-H", "tcp://x", "version"]);
     refused("docker", &["compose", "-f", "/tmp/evil.yml", "up", "-d"]);
     refused("docker-compose", &["-f", "../evil.yml", "up"]);
     refused("docker", &["compose", "run", "x", "sh"]);
-    refused("docker", &["compose", "exec", "-T", "redis", "sh", "-c", "id"]);
+    refused(
+        "docker",
+        &["compose", "exec", "-T", "redis", "sh", "-c", "id"],
+    );
     refused("docker", &["compose", "--project-directory", "/tmp", "up"]);
     refused("docker", &["compose", "up", "--build"]);
 }
@@ -88,8 +128,14 @@ fn database_shells_only_through_their_functions() {
 
 #[test]
 fn canopsis_tools_only_with_their_own_configuration() {
-    refused("/opt/canopsis/bin/canopsis-reconfigure", &["-conf", "/etc/shadow"]);
-    refused("/opt/canopsis/bin/canopsis-reconfigure", &["-conf", "/opt/canopsis/etc/../../../etc/shadow"]);
+    refused(
+        "/opt/canopsis/bin/canopsis-reconfigure",
+        &["-conf", "/etc/shadow"],
+    );
+    refused(
+        "/opt/canopsis/bin/canopsis-reconfigure",
+        &["-conf", "/opt/canopsis/etc/../../../etc/shadow"],
+    );
     refused("/opt/canopsis/bin/canopsis-reconfigure", &["-edition", "x"]);
     refused("/opt/canopsis/bin/init", &["-conf", "/tmp/init.toml"]);
     refused("canopsinit", &["--canopsis-edition", "--x"]);

@@ -37,27 +37,28 @@ pub const COMMAND_RUNNERS: &[&str] = &[
     "perl",
 ];
 
-/// Environment variables that change which code a program loads or how it starts: a script
-/// setting them could run anything through an allowed program.
-pub fn is_forbidden_env(name: &str) -> bool {
-    const NAMES: &[&str] = &[
-        "PATH",
-        "NOTIFY_SOCKET",
-        "BASH_ENV",
-        "ENV",
-        "IFS",
-        "SHELLOPTS",
-        "GCONV_PATH",
-        "PYTHONPATH",
-        "PYTHONSTARTUP",
-        "PYTHONHOME",
-        "PERL5LIB",
-        "PERL5OPT",
-        "NODE_OPTIONS",
-        "RUBYOPT",
-        "HOSTALIASES",
-    ];
-    name.starts_with("LD_") || name.starts_with("DYLD_") || NAMES.contains(&name)
+/// The variables besides `CPS_*` that a script may set for a command and that pass from the
+/// engines' file: none of them makes a program load code or configuration from elsewhere.
+pub const DOCUMENTED_ENV: &[&str] = &["TZ", "LANG", "LC_ALL", "GOMAXPROCS", "GOMEMLIMIT", "GOGC"];
+
+/// Whether a name is upper case, digits and `_`, as Canopsis's variables are.
+fn is_upper_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+}
+
+/// Whether a variable of the engines' environment file passes to commands: `CPS_*` and the
+/// documented ones; never PATH, HOME, LD_*...
+pub fn is_engine_env(name: &str) -> bool {
+    is_upper_name(name) && (name.starts_with("CPS_") || DOCUMENTED_ENV.contains(&name))
+}
+
+/// Whether a script may set `name` for a command (allow-list): the engines' variables, and
+/// names starting with `_` (a script's own, which no program reads).
+pub fn is_allowed_script_env(name: &str) -> bool {
+    is_engine_env(name) || (is_upper_name(name) && name.starts_with('_') && name.len() > 1)
 }
 
 /// A refused operation.
@@ -498,5 +499,33 @@ mod tests {
         assert!(p.check_command("rm").is_err());
         // Even when a careless config lists it.
         assert!(p.check_command("bash").is_err());
+    }
+
+    #[test]
+    fn environment_by_allow_list() {
+        for name in ["CPS_MONGO_URL", "TZ", "GOMAXPROCS"] {
+            assert!(is_engine_env(name) && is_allowed_script_env(name), "{name}");
+        }
+        assert!(is_allowed_script_env("_B2") && !is_engine_env("_B2"));
+        for name in [
+            "PATH",
+            "HOME",
+            "LD_PRELOAD",
+            "ld_preload",
+            "PSQLRC",
+            "OPENSSL_CONF",
+            "PAGER",
+            "GLIBC_TUNABLES",
+            "DOCKER_HOST",
+            "cps_x",
+            "_",
+            "BASH_ENV",
+            "RPM_CONFIGDIR",
+        ] {
+            assert!(
+                !is_engine_env(name) && !is_allowed_script_env(name),
+                "{name}"
+            );
+        }
     }
 }

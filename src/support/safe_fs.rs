@@ -68,7 +68,10 @@ const DIR_FLAGS: OFlag = OFlag::O_RDONLY
     .union(OFlag::O_CLOEXEC);
 
 fn refused(message: String) -> io::Error {
-    io::Error::new(io::ErrorKind::PermissionDenied, format!("refused: {message}"))
+    io::Error::new(
+        io::ErrorKind::PermissionDenied,
+        format!("refused: {message}"),
+    )
 }
 
 fn kind_of(stat: &FileStat) -> Kind {
@@ -171,9 +174,7 @@ impl Dir {
         let fd = match openat(&self.fd, name, flags, Mode::empty()) {
             Ok(fd) => fd,
             Err(Errno::ENOENT) => return Ok(None),
-            Err(Errno::ELOOP) => {
-                return Err(refused(format!("{} is a symlink", self.shown(name))))
-            }
+            Err(Errno::ELOOP) => return Err(refused(format!("{} is a symlink", self.shown(name)))),
             // A socket cannot be opened (ENXIO): say what it is.
             Err(e) => {
                 return Err(match self.lstat(name)? {
@@ -186,7 +187,11 @@ impl Dir {
         };
         let stat = fstat(&fd)?;
         if kind_of(&stat) != Kind::File {
-            return Err(refused(format!("{} is {}", self.shown(name), kind_name(&stat))));
+            return Err(refused(format!(
+                "{} is {}",
+                self.shown(name),
+                kind_name(&stat)
+            )));
         }
         if stat.st_size as u64 > max {
             return Err(refused(format!(
@@ -201,7 +206,10 @@ impl Dir {
             .take(max.saturating_add(1))
             .read_to_end(&mut bytes)?;
         if bytes.len() as u64 > max {
-            return Err(refused(format!("{} grew over {max} bytes", self.shown(name))));
+            return Err(refused(format!(
+                "{} grew over {max} bytes",
+                self.shown(name)
+            )));
         }
         Ok(Some(bytes))
     }
@@ -224,7 +232,11 @@ impl Dir {
             let kind = kind_of(stat);
             let allowed = kind == Kind::File || (kind == Kind::Symlink && options.replace_symlink);
             if !allowed {
-                return Err(refused(format!("{} is {}", self.shown(name), kind_name(stat))));
+                return Err(refused(format!(
+                    "{} is {}",
+                    self.shown(name),
+                    kind_name(stat)
+                )));
             }
         }
         let keep = old.filter(|s| kind_of(s) == Kind::File);
@@ -254,7 +266,11 @@ impl Dir {
     pub fn symlink(&self, name: &OsStr, target: &Path) -> io::Result<()> {
         if let Some(stat) = self.lstat(name)? {
             if !matches!(kind_of(&stat), Kind::File | Kind::Symlink) {
-                return Err(refused(format!("{} is {}", self.shown(name), kind_name(&stat))));
+                return Err(refused(format!(
+                    "{} is {}",
+                    self.shown(name),
+                    kind_name(&stat)
+                )));
             }
         }
         let temp = loop {
@@ -284,14 +300,16 @@ impl Dir {
     /// A new file beside `name`, created exclusively (never through a planted symlink) under
     /// a name nobody can predict, mode 0600 until written.
     fn create_temp(&self, name: &OsStr, what: &str) -> io::Result<(OsString, OwnedFd)> {
-        let flags = OFlag::O_WRONLY
-            | OFlag::O_CREAT
-            | OFlag::O_EXCL
-            | OFlag::O_NOFOLLOW
-            | OFlag::O_CLOEXEC;
+        let flags =
+            OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
         loop {
             let temp = temp_name(name, what)?;
-            match openat(&self.fd, temp.as_os_str(), flags, Mode::from_bits_truncate(0o600)) {
+            match openat(
+                &self.fd,
+                temp.as_os_str(),
+                flags,
+                Mode::from_bits_truncate(0o600),
+            ) {
                 Ok(fd) => return Ok((temp, fd)),
                 Err(Errno::EEXIST) => continue,
                 Err(e) => return Err(e.into()),

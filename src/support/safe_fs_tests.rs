@@ -48,7 +48,10 @@ fn a_symlinked_directory_component_is_refused() {
     let (_dir, root, outside) = setup();
     std::os::unix::fs::symlink(&outside, root.join("etc/sub")).unwrap();
     assert_refused(write(&root.join("etc/sub/secret"), "owned"), "symlink");
-    assert_eq!(std::fs::read_to_string(outside.join("secret")).unwrap(), "secret");
+    assert_eq!(
+        std::fs::read_to_string(outside.join("secret")).unwrap(),
+        "secret"
+    );
 }
 
 #[test]
@@ -59,15 +62,24 @@ fn a_symlink_at_the_target_is_refused_for_writes_and_reads() {
     assert_refused(write(&link, "owned"), "symlink");
     let (dir, name) = open_parent(&link).unwrap();
     assert_refused(dir.read(&name, 1 << 20), "symlink");
-    assert_eq!(std::fs::read_to_string(outside.join("secret")).unwrap(), "secret");
+    assert_eq!(
+        std::fs::read_to_string(outside.join("secret")).unwrap(),
+        "secret"
+    );
     // Restoring a backup replaces the link itself, never its target.
     let restore = WriteOptions {
         replace_symlink: true,
         ..WriteOptions::SHARED
     };
     dir.write(&name, b"restored", restore).unwrap();
-    assert!(!std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
-    assert_eq!(std::fs::read_to_string(outside.join("secret")).unwrap(), "secret");
+    assert!(!std::fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert_eq!(
+        std::fs::read_to_string(outside.join("secret")).unwrap(),
+        "secret"
+    );
 }
 
 #[test]
@@ -129,7 +141,10 @@ fn temporary_names_are_unpredictable_and_planted_links_are_not_followed() {
     let planted = root.join(format!("etc/.f.tmp-{}", std::process::id()));
     std::os::unix::fs::symlink(outside.join("secret"), &planted).unwrap();
     write(&root.join("etc/f"), "mine").unwrap();
-    assert_eq!(std::fs::read_to_string(outside.join("secret")).unwrap(), "secret");
+    assert_eq!(
+        std::fs::read_to_string(outside.join("secret")).unwrap(),
+        "secret"
+    );
     assert_eq!(std::fs::read_to_string(root.join("etc/f")).unwrap(), "mine");
 }
 
@@ -139,7 +154,8 @@ fn symlinks_are_replaced_atomically_and_read_back() {
     let (dir, _) = open_parent(&root.join("etc/x")).unwrap();
     let name = OsStr::new("engine-axe");
     dir.symlink(name, Path::new("engine-axe-old")).unwrap();
-    dir.symlink(name, Path::new("engine-axe-community")).unwrap();
+    dir.symlink(name, Path::new("engine-axe-community"))
+        .unwrap();
     assert_eq!(
         dir.read_link(name).unwrap().unwrap(),
         PathBuf::from("engine-axe-community")

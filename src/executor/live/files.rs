@@ -138,7 +138,10 @@ impl LiveExecutor {
             .map_err(|v| fail(v.to_string()))?;
         let cannot = |e: std::io::Error| fail(format!("cannot link {}: {e}", link.display()));
         let (handle, name) = safe_fs::open_parent(&link).map_err(cannot)?;
-        if handle.read_link(&name).is_ok_and(|t| t.as_ref() == Some(&target)) {
+        if handle
+            .read_link(&name)
+            .is_ok_and(|t| t.as_ref() == Some(&target))
+        {
             return Ok(Outcome::Done);
         }
         self.backups
