@@ -358,5 +358,53 @@ fn commands_get_only_documented_variables() {
     assert_eq!(ok.unwrap().len(), 1);
 }
 
+#[test]
+fn drop_ins_only_by_schema() {
+    let h = Harness::new();
+    let unit = "canopsis-engine-go@engine-axe";
+    for (text, why) in [
+        (
+            r"[Service]\nExecStartPre=+/bin/sh -c id\n",
+            "ExecStartPre= is not allowed",
+        ),
+        (
+            r"[Service]\nExecStart=\nExecStart=+/opt/canopsis/bin/%i\n",
+            "without a prefix",
+        ),
+        (r"[Service]\nExecStart=/bin/sh -c id\n", "without a prefix"),
+        (r"[Service]\nUser=root\n", "User= is not allowed"),
+        (
+            r"[Service]\nEnvironment=LD_PRELOAD=/tmp/x.so\n",
+            "only CPS_*",
+        ),
+        (r"[Unit]\nOnFailure=x.service\n", "only a [Service] section"),
+    ] {
+        h.refused(&format!("unit_dropin(\"{unit}\", \"x\", \"{text}\");"), why);
+    }
+    let ok = h.run(&format!(
+        "unit_dropin(\"{unit}\", \"x\", \"[Service]\\nExecStart=\\nExecStart=/usr/bin/env /opt/canopsis/bin/%i -publishQueue Engine_correlation\\n\");"
+    ));
+    assert_eq!(ok.unwrap().len(), 1);
+}
+
+#[test]
+fn never_a_prefix_drop_in_nor_the_daemons_own_units() {
+    let h = Harness::new();
+    h.refused(
+        r#"unit_dropin("canopsis-", "x", "[Service]\nRestart=always\n");"#,
+        "prefix drop-in",
+    );
+    for unit in [
+        "canopsis-upgrade@4.5.0",
+        r"canopsis\\x2dupgrade@4.5.0",
+        "canopsis-upgrade.service",
+    ] {
+        h.refused(
+            &format!("unit_dropin(\"{unit}\", \"x\", \"[Service]\\nRestart=always\\n\");"),
+            "does not match",
+        );
+    }
+}
+
 #[allow(dead_code)]
 fn _unused(_: &Path) {}

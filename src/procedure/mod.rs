@@ -3,6 +3,7 @@
 pub mod api;
 pub mod argschema;
 pub mod discover;
+pub mod dropin;
 pub mod engine;
 pub mod host;
 pub mod sandbox;

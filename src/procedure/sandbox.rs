@@ -289,7 +289,32 @@ fn join(items: impl Iterator<Item = String>) -> String {
 
 /// Whether a unit is one of canopsis-upgrade's own (which `canopsis*` also matches).
 pub fn is_own_unit(name: &str) -> bool {
-    name.starts_with("canopsis-upgrade")
+    unescape_unit(name).starts_with("canopsis-upgrade")
+}
+
+/// A unit name with systemd's `\xHH` escapes decoded (`canopsis\x2dupgrade` is
+/// `canopsis-upgrade`).
+fn unescape_unit(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut rest = name;
+    while let Some(i) = rest.find("\\x") {
+        out.push_str(&rest[..i]);
+        let hex = rest
+            .get(i + 2..i + 4)
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match hex {
+            Some(byte) => {
+                out.push(char::from(byte));
+                rest = &rest[i + 4..];
+            }
+            None => {
+                out.push('\\');
+                rest = &rest[i + 1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 const UNIT_TYPES: &[&str] = &[
