@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use canopsis_upgrade::action::{Action, Answer, ExecError, Executor, Outcome, Query};
+use canopsis_upgrade::executor::DryRunExecutor;
 use canopsis_upgrade::install::{Edition, InstallMethod};
 use canopsis_upgrade::procedure::host::ScriptContext;
 use canopsis_upgrade::procedure::sandbox::SandboxRules;
@@ -17,10 +18,10 @@ use canopsis_upgrade::procedure::{
 };
 use canopsis_upgrade::version::Version;
 
-/// Records every action that reaches it; answers like a dry run.
-#[derive(Default)]
+/// Records every action that reaches it; answers as the dry run does (its reads included).
 struct Recorder {
     executed: Mutex<Vec<Action>>,
+    dry: DryRunExecutor,
 }
 
 impl Executor for Recorder {
@@ -29,11 +30,7 @@ impl Executor for Recorder {
         Ok(Outcome::Done)
     }
     fn query(&self, query: &Query) -> Result<Answer, ExecError> {
-        Ok(match query {
-            Query::ReadFile(p) => Answer::Text(std::fs::read_to_string(p).ok()),
-            Query::ListFiles { .. } => Answer::Paths(Vec::new()),
-            _ => Answer::Bool(true),
-        })
+        self.dry.query(query)
     }
     fn is_dry_run(&self) -> bool {
         false
@@ -79,10 +76,18 @@ impl Harness {
             std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
         }
         std::os::unix::fs::symlink("engine-axe-old", opt.join("bin/engine-axe")).unwrap();
-        let recorder = Arc::new(Recorder::default());
         let v = |s: &str| Version::parse(s).unwrap();
         let mut allowed: Vec<String> = PROGRAMS.iter().map(|p| p.to_string()).collect();
         allowed.push(format!("{}/bin/canopsis-reconfigure", opt.display()));
+        let rules = SandboxRules::new(
+            &[opt.clone()],
+            vec![glob::Pattern::new("canopsis*").unwrap()],
+            allowed,
+        );
+        let recorder = Arc::new(Recorder {
+            executed: Mutex::default(),
+            dry: DryRunExecutor::new(rules.clone()),
+        });
         let settings = ProcedureSettings {
             context: ScriptContext {
                 from: v("4.4.0"),
@@ -93,11 +98,7 @@ impl Harness {
                 engine_env_file: opt.join("etc/go-engines-vars.conf"),
                 command_timeout: Duration::from_secs(60),
             },
-            rules: SandboxRules::new(
-                &[opt.clone()],
-                vec![glob::Pattern::new("canopsis*").unwrap()],
-                allowed,
-            ),
+            rules,
             limits: Limits::default(),
         };
         let scripting = Scripting::new(settings, recorder.clone());
@@ -127,6 +128,20 @@ impl Harness {
         self.scripting
             .call(&compiled, Hook::AfterUpdate, None)
             .map(|record| record.actions)
+    }
+
+    /// `body` fails at line 3 with `why` in the message; nothing outside the root changed.
+    fn stopped(&self, body: &str, why: &str) {
+        let err = match self.run(body) {
+            Ok(actions) => panic!("{body} must be stopped, it gave {} actions", actions.len()),
+            Err(err) => err,
+        };
+        assert!(err.message.contains(why), "{body}: {err} should say {why}");
+        assert!(
+            err.to_string().starts_with("test.rhai:3:") && err.column.is_some(),
+            "{body}: {err}"
+        );
+        self.assert_outside_untouched();
     }
 
     /// `body` is refused by the sandbox at line 3 with `why` in the message; nothing ran,
@@ -404,6 +419,45 @@ fn never_a_prefix_drop_in_nor_the_daemons_own_units() {
             "does not match",
         );
     }
+}
+
+#[test]
+fn texts_are_capped_per_text_and_per_hook() {
+    let h = Harness::new();
+    h.stopped(
+        r#"let s = "x"; while s.len() < 100000 { s += s; } log(s);"#,
+        "over the limit",
+    );
+    h.stopped(
+        r#"let s = "x"; while s.len() < 100000 { s += s; } manual(s);"#,
+        "over the limit",
+    );
+    h.stopped(
+        r#"let s = "x"; while s.len() < 60000 { s += s; } for i in 0..1000 { warn(s); }"#,
+        "bytes logged in one hook",
+    );
+    h.stopped(
+        r#"let s = "x"; while s.len() < 60000 { s += s; } for i in 0..1000 { manual(s); }"#,
+        "bytes of text",
+    );
+}
+
+#[test]
+fn sleeps_are_bounded_in_total() {
+    let h = Harness::new();
+    h.stopped("for i in 0..10000 { sleep(3600); }", "may sleep");
+}
+
+#[test]
+fn reads_never_block_on_a_fifo_nor_swell() {
+    let h = Harness::new();
+    let fifo = h.opt().join("etc/fifo");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+    h.stopped(r#"read_file("{OPT}/etc/fifo");"#, "FIFO");
+    h.stopped(r#"toml_get("{OPT}/etc/fifo", "a");"#, "FIFO");
+    let big = std::fs::File::create(h.opt().join("etc/big.toml")).unwrap();
+    big.set_len(300 << 20).unwrap();
+    h.stopped(r#"toml_get("{OPT}/etc/big.toml", "a");"#, "over the limit");
 }
 
 #[allow(dead_code)]

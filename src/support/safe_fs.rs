@@ -94,6 +94,19 @@ fn kind_name(stat: &FileStat) -> &'static str {
     }
 }
 
+/// The most a script's read, edit or copy takes in: bigger files are refused before reading.
+pub const MAX_SCRIPT_READ: u64 = 16 << 20;
+
+/// A file's bytes (None when it or its directory is missing), read without following a
+/// symlink anywhere in its path, never from a FIFO or device, refused over `max` bytes.
+pub fn read_capped(path: &Path, max: u64) -> io::Result<Option<Vec<u8>>> {
+    match open_parent(path) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+        Ok((dir, name)) => dir.read(&name, max),
+    }
+}
+
 /// The parent directory of an absolute path, opened strictly, and the path's last name.
 pub fn open_parent(path: &Path) -> io::Result<(Dir, OsString)> {
     let name = path

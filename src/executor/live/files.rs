@@ -152,22 +152,14 @@ impl LiveExecutor {
     }
 }
 
-/// The most a script's file read or edit takes in: bigger files are refused before reading.
-pub(crate) const MAX_READ_BYTES: u64 = 16 << 20;
-
-/// A file's bytes (None when missing), read without following a symlink anywhere in its path,
-/// never from a FIFO or device, refused over [`MAX_READ_BYTES`].
-fn read_bytes(path: &Path) -> Result<Option<Vec<u8>>, ExecError> {
-    let dir = match safe_fs::open_parent(path) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        other => other,
-    };
-    dir.and_then(|(dir, name)| dir.read(&name, MAX_READ_BYTES))
+/// A file's bytes (None when missing): see [`safe_fs::read_capped`].
+pub(crate) fn read_bytes(path: &Path) -> Result<Option<Vec<u8>>, ExecError> {
+    safe_fs::read_capped(path, safe_fs::MAX_SCRIPT_READ)
         .map_err(|e| fail(format!("cannot read {}: {e}", path.display())))
 }
 
 /// A text file (None when missing), read as [`read_bytes`] does.
-fn read_text(path: &Path) -> Result<Option<String>, ExecError> {
+pub(crate) fn read_text(path: &Path) -> Result<Option<String>, ExecError> {
     read_bytes(path)?
         .map(|bytes| {
             String::from_utf8(bytes)
