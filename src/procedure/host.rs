@@ -197,7 +197,7 @@ impl Host {
 
     /// Records a message of the script, within the per-text and per-hook caps.
     pub fn say(&self, level: &'static str, text: String) -> ApiResult<()> {
-        check_text_size(level, &text)?;
+        check_text_size(if level == "warn" { "warn" } else { "log" }, &text)?;
         let mut current = self.current.lock().unwrap();
         let logged: usize = current.1.messages.iter().map(|m| m.text.len()).sum();
         if logged + text.len() > MAX_HOOK_MESSAGE_BYTES {
