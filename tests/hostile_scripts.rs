@@ -473,11 +473,17 @@ env_set("{OPT}/etc/go-engines-vars.conf", "CPS_API_PASSWORD", "Pl4n-S3cret");"#,
     assert_eq!(actions.len(), 3);
     for (i, action) in actions.iter().enumerate() {
         let described = action.describe();
-        assert!(!described.contains("Pl4n-S3cret") && described.contains("***"), "{described}");
+        assert!(
+            !described.contains("Pl4n-S3cret") && described.contains("***"),
+            "{described}"
+        );
         // The journal's JSON: URLs redacted (a secret-named key's bare value is not yet).
         let json = serde_json::to_string(action).unwrap();
         if i < 2 {
-            assert!(!json.contains("Pl4n-S3cret") && json.contains("***"), "{json}");
+            assert!(
+                !json.contains("Pl4n-S3cret") && json.contains("***"),
+                "{json}"
+            );
         }
     }
 }

@@ -7,4 +7,5 @@ pub mod fs;
 pub mod redact;
 pub mod safe_fs;
 pub mod text;
+pub mod trust;
 pub mod url;
