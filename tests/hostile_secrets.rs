@@ -59,26 +59,39 @@ fn fixture(env_file: &str) -> Fixture {
     }
 }
 
+/// What the sampler saw: rounds, command lines holding the needle, and the real uid of every
+/// database shell (psql, redis-cli) seen running.
+type Sampled = (usize, Vec<String>, Vec<u32>);
+
 /// Every command line of the machine that holds `needle`, sampled until `stop` is set.
 fn sample_cmdlines(
     needle: &'static str,
     stop: Arc<std::sync::atomic::AtomicBool>,
-) -> std::thread::JoinHandle<(usize, Vec<String>)> {
+) -> std::thread::JoinHandle<Sampled> {
     std::thread::spawn(move || {
-        let (mut samples, mut found) = (0, Vec::new());
+        let (mut samples, mut found, mut shell_uids) = (0, Vec::new(), Vec::new());
         while !stop.load(std::sync::atomic::Ordering::SeqCst) {
             for entry in std::fs::read_dir("/proc").unwrap().flatten() {
                 if let Ok(bytes) = std::fs::read(entry.path().join("cmdline")) {
                     let line = String::from_utf8_lossy(&bytes).replace('\0', " ");
                     if line.contains(needle) {
-                        found.push(line);
+                        found.push(line.clone());
+                    }
+                    if line.starts_with("psql ") || line.starts_with("redis-cli ") {
+                        shell_uids.extend(real_uid(&entry.path()));
                     }
                 }
             }
             samples += 1;
         }
-        (samples, found)
+        (samples, found, shell_uids)
     })
+}
+
+fn real_uid(proc_dir: &std::path::Path) -> Option<u32> {
+    let status = std::fs::read_to_string(proc_dir.join("status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("Uid:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 const PASSWORD: &str = "Cmd-L1ne-S3cret";
@@ -117,7 +130,10 @@ fn no_password_in_any_cmdline_during_psql_and_redis() {
         let _ = f.executor.execute(&Action::RedisFlushdb);
     }
     stop.store(true, std::sync::atomic::Ordering::SeqCst);
-    let (samples, found) = sampler.join().unwrap();
+    let (samples, found, shell_uids) = sampler.join().unwrap();
     assert!(samples > 10, "the sampler ran ({samples} rounds)");
     assert!(found.is_empty(), "password on a command line: {found:?}");
+    // Least privilege: the shells ran as nobody, never as root.
+    assert!(!shell_uids.is_empty(), "a database shell was seen running");
+    assert!(shell_uids.iter().all(|&uid| uid == 65534), "{shell_uids:?}");
 }

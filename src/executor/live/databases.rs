@@ -11,6 +11,9 @@ use crate::action::{Action, ExecError, Outcome};
 use crate::executor::command::{self, CommandRequest};
 use crate::install::InstallMethod;
 
+/// The user the database shells run as on a package install: no write access to the system.
+pub(crate) const DB_SHELL_USER: &str = "nobody";
+
 impl LiveExecutor {
     /// Performs a database action.
     pub(super) fn database_action(&self, action: &Action) -> Result<Outcome, ExecError> {
@@ -59,11 +62,16 @@ impl LiveExecutor {
     /// A command in a database's service container (compose), or on the host (packages).
     fn in_service(&self, service: &str, shell_args: Vec<String>) -> CommandRequest {
         match self.settings.install {
-            InstallMethod::Packages => CommandRequest::new(
-                &shell_args[0],
-                shell_args[1..].to_vec(),
-                Duration::from_secs(3600),
-            ),
+            InstallMethod::Packages => {
+                let mut request = CommandRequest::new(
+                    &shell_args[0],
+                    shell_args[1..].to_vec(),
+                    Duration::from_secs(3600),
+                );
+                // A database shell needs no privilege of the host: it runs as nobody.
+                request.user = Some(DB_SHELL_USER.to_owned());
+                request
+            }
             InstallMethod::Compose => {
                 let mut args = vec![
                     "compose".to_owned(),
@@ -99,7 +107,12 @@ impl LiveExecutor {
         let secret = SecretFile::new(&stdin).map_err(|e| fail(format!("mongo stdin: {e}")))?;
         let mut request = self.in_service(
             "mongodb",
-            vec![shell.into(), "--quiet".into(), "--nodb".into()],
+            vec![
+                shell.into(),
+                "--quiet".into(),
+                "--norc".into(),
+                "--nodb".into(),
+            ],
         );
         request.stdin_file = Some(secret.path().to_owned());
         self.run(&request, false).map(|_| Outcome::Done)
@@ -119,19 +132,15 @@ impl LiveExecutor {
         }
         let compose = self.settings.install == InstallMethod::Compose;
         let file = file.map(|f| self.recheck(f)).transpose()?;
-        if !compose {
-            if let Some(file) = &file {
-                args.push("-f".into());
-                args.push(file.display().to_string());
-            }
-        } else {
+        if compose {
             // The compose URL names the timescaledb service: only resolvable in its network.
             // Its password goes through PGPASSWORD (`-e NAME` passes it into the container).
             args.push(without_password(&url)?);
         }
         let mut request = self.in_service("timescaledb", args);
+        // The daemon opens the file (psql, as nobody, may not be able to).
+        request.stdin_file = file;
         if compose {
-            request.stdin_file = file;
             request
                 .args
                 .splice(3..3, ["-e".to_owned(), "PGPASSWORD".to_owned()]);
