@@ -8,6 +8,8 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
+use crate::support::redact::redact_secrets;
+
 /// One side effect, with everything needed to perform it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
@@ -57,7 +59,8 @@ pub enum Action {
     EnsureLine {
         /// The file (its real path, checked by the sandbox).
         path: PathBuf,
-        /// The line, without its newline.
+        /// The line, without its newline (secrets redacted when shown).
+        #[serde(serialize_with = "crate::support::redact::serialize_redacted")]
         line: String,
         /// What a line starts with.
         #[serde(skip_serializing_if = "Option::is_none")]
@@ -131,7 +134,8 @@ pub enum Action {
         path: PathBuf,
         /// The key (dotted for TOML).
         key: String,
-        /// The value.
+        /// The value (secrets redacted when shown).
+        #[serde(serialize_with = "crate::support::redact::serialize_redacted")]
         value: String,
     },
     /// Run an SQL file with psql against `CPS_POSTGRES_URL`.
@@ -358,7 +362,10 @@ impl Action {
             Action::StopCanopsis => "stop canopsis".into(),
             Action::StartCanopsis => "start canopsis".into(),
             Action::Command(spec) => spec.describe(),
-            Action::EnsureLine { path, line, .. } => format!("ensure line {line:?} in {}", p(path)),
+            Action::EnsureLine { path, line, .. } => {
+                let line = redact_secrets(line);
+                format!("ensure line {line:?} in {}", p(path))
+            }
             Action::WriteFile { path, text } => format!("write {} ({} bytes)", p(path), text.len()),
             Action::CopyFile { from, to } => format!("copy {} to {}", p(from), p(to)),
             Action::Symlink { link, target } => format!("link {} -> {}", p(link), p(target)),
@@ -373,7 +380,10 @@ impl Action {
             }
             Action::TomlSet { path, key, value } => format!("set {key} = {value} in {}", p(path)),
             Action::TomlRemove { path, key } => format!("remove {key} from {}", p(path)),
-            Action::EnvSet { path, key, value } => format!("set {key}={value} in {}", p(path)),
+            Action::EnvSet { path, key, value } => {
+                let shown = redact_secrets(&format!("{key}={value}"));
+                format!("set {shown} in {}", p(path))
+            }
             Action::PsqlFile { path } => format!("run SQL file {} on CPS_POSTGRES_URL", p(path)),
             Action::MongoFile { path } => {
                 format!("run MongoDB script {} on CPS_MONGO_URL", p(path))

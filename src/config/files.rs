@@ -56,7 +56,14 @@ pub fn explicit(path: &Path) -> Result<Vec<Source>, ConfigError> {
     Ok(vec![read(path)?])
 }
 
+/// Reads a config file, only when it is trusted (see `support::trust`).
 fn read(path: &Path) -> Result<Source, ConfigError> {
+    if let Some(why) = crate::support::trust::untrusted_reason(path) {
+        return Err(ConfigError::Read {
+            file: path.display().to_string(),
+            reason: why,
+        });
+    }
     let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
         file: path.display().to_string(),
         reason: e.to_string(),

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use crate::journal::{Backup, JournalFile, Original};
-use crate::support::fs::write_atomically;
+use crate::support::safe_fs::{self, Dir, Kind, WriteOptions};
 
 /// Saves originals into a directory of the run and records them in the journal.
 #[derive(Debug, Clone)]
@@ -41,23 +41,7 @@ impl BackupStore {
         let count = self
             .journal
             .read(|j| j.current.as_ref().map_or(0, |r| r.backups.len()));
-        let original = match std::fs::symlink_metadata(path) {
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Original::Missing,
-            Err(e) => return Err(e),
-            Ok(meta) if meta.file_type().is_symlink() => Original::Symlink {
-                target: std::fs::read_link(path)?,
-            },
-            Ok(_) => {
-                std::fs::create_dir_all(&self.dir)?;
-                let name = path
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default();
-                let copy = self.dir.join(format!("{count:03}-{name}"));
-                write_atomically(&copy, &std::fs::read(path)?)?;
-                Original::File { copy }
-            }
-        };
+        let original = self.original(path, count)?;
         let backup = Backup {
             path: path.to_owned(),
             original,
@@ -70,6 +54,29 @@ impl BackupStore {
                 }
             })
             .map_err(io::Error::other)
+    }
+
+    /// What `path` is now, its bytes copied (0600, in a 0700 directory) when it is a file;
+    /// reached without following a symlink, a FIFO or device refused.
+    fn original(&self, path: &Path, count: usize) -> io::Result<Original> {
+        let (dir, name) = safe_fs::open_parent(path)?;
+        Ok(match dir.kind(&name)? {
+            None => Original::Missing,
+            Some(Kind::Symlink) => Original::Symlink {
+                target: dir.read_link(&name)?.unwrap_or_default(),
+            },
+            Some(_) => {
+                let bytes = dir
+                    .read(&name, u64::MAX)?
+                    .ok_or_else(|| io::Error::from(io::ErrorKind::NotFound))?;
+                let store = Dir::open_trusted(&self.dir)?;
+                let copy = format!("{count:03}-{}", name.to_string_lossy());
+                store.write(copy.as_ref(), &bytes, WriteOptions::PRIVATE)?;
+                Original::File {
+                    copy: self.dir.join(copy),
+                }
+            }
+        })
     }
 }
 
@@ -85,37 +92,43 @@ pub fn restore(backups: &[Backup]) -> Vec<(PathBuf, io::Error)> {
     failures
 }
 
+/// Puts one path back, reached without following a symlink anywhere in its path (the run's
+/// paths never hold one: a symlink there now was planted).
 fn restore_one(backup: &Backup) -> io::Result<()> {
-    let path = &backup.path;
+    let (dir, name) = safe_fs::open_parent(&backup.path)?;
     match &backup.original {
-        Original::Missing => match std::fs::remove_file(path) {
-            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
-            _ => Ok(()),
-        },
+        Original::Missing => dir.remove(&name),
         Original::File { copy } => {
-            // A symlink put in place by the run would make the write follow it: remove it.
-            if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
-                std::fs::remove_file(path)?;
-            }
-            write_atomically(path, &std::fs::read(copy)?)
+            let (store, copy_name) = trusted_parent(copy)?;
+            let bytes = store
+                .read(&copy_name, u64::MAX)?
+                .ok_or_else(|| io::Error::other(format!("{} is gone", copy.display())))?;
+            // A symlink put in place by the run is replaced itself, never followed.
+            let options = WriteOptions {
+                replace_symlink: true,
+                ..WriteOptions::SHARED
+            };
+            dir.write(&name, &bytes, options)
         }
-        Original::Symlink { target } => replace_symlink(target, path),
+        Original::Symlink { target } => dir.symlink(&name, target),
     }
 }
 
-/// Points `link` at `target` atomically (new link beside it, renamed over).
-pub fn replace_symlink(target: &Path, link: &Path) -> io::Result<()> {
-    let dir = link.parent().unwrap_or(Path::new("/"));
-    let name = link
+fn trusted_parent(path: &Path) -> io::Result<(Dir, std::ffi::OsString)> {
+    let name = path
         .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let temp = dir.join(format!(".{name}.link-{}", std::process::id()));
-    let _ = std::fs::remove_file(&temp);
-    std::os::unix::fs::symlink(target, &temp)?;
-    std::fs::rename(&temp, link).inspect_err(|_| {
-        let _ = std::fs::remove_file(&temp);
-    })
+        .ok_or_else(|| io::Error::other(format!("{} is not a file path", path.display())))?;
+    Ok((
+        Dir::open_trusted(path.parent().unwrap_or(Path::new("/")))?,
+        name.to_owned(),
+    ))
+}
+
+/// Points `link` at `target` atomically (new link beside it under an unpredictable name,
+/// renamed over), its directory reached without following a symlink.
+pub fn replace_symlink(target: &Path, link: &Path) -> io::Result<()> {
+    let (dir, name) = safe_fs::open_parent(link)?;
+    dir.symlink(&name, target)
 }
 
 #[cfg(test)]

@@ -1,7 +1,5 @@
 //! The dry-run executor: performs nothing, answers plausibly, reads real files when they exist.
 
-use std::io;
-
 use crate::action::{Action, Answer, CommandOutput, ExecError, Executor, Outcome, Query};
 use crate::procedure::sandbox::SandboxRules;
 
@@ -35,11 +33,8 @@ impl Executor for DryRunExecutor {
             Query::FileExists(path) => {
                 Answer::Bool(path.exists() || !self.rules.root_exists_for(path))
             }
-            Query::ReadFile(path) => match std::fs::read_to_string(path) {
-                Ok(text) => Answer::Text(Some(text)),
-                Err(e) if e.kind() == io::ErrorKind::NotFound => Answer::Text(None),
-                Err(e) => return Err(ExecError(format!("cannot read {}: {e}", path.display()))),
-            },
+            // Capped, never from a FIFO: a plan must not hang or swell on a script's read.
+            Query::ReadFile(path) => Answer::Text(crate::executor::live::read_text(path)?),
             Query::ListFiles { dir, suffix } => Answer::Paths(
                 crate::support::fs::list_files(dir, suffix)
                     .map_err(|e| ExecError(format!("cannot list {}: {e}", dir.display())))?,

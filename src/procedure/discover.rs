@@ -130,6 +130,12 @@ pub fn load(
     let mut set = ScriptSet::bundled();
     let mut errors = Vec::new();
     let read = |path: &Path| {
+        if let Some(why) = crate::support::trust::untrusted_reason(path) {
+            return Err(DiscoverError {
+                path: path.display().to_string(),
+                message: why,
+            });
+        }
         std::fs::read_to_string(path).map_err(|e| DiscoverError {
             path: path.display().to_string(),
             message: e.to_string(),

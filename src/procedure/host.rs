@@ -63,12 +63,52 @@ pub struct Host {
     current: Mutex<(Option<Version>, StepRecord)>,
 }
 
+/// The longest text of one `log`, `warn`, `manual` or `refuse`.
+pub const MAX_MESSAGE_BYTES: usize = 64 << 10;
+/// The most text one hook may log in all.
+pub const MAX_HOOK_MESSAGE_BYTES: usize = 1 << 20;
+/// The most text (file contents, SQL, messages...) the actions of one hook may carry in all.
+pub const MAX_HOOK_ACTION_BYTES: usize = 32 << 20;
+/// The most one hook may sleep in all, in seconds.
+pub const MAX_HOOK_SLEEP_SECS: f64 = 6.0 * 3600.0;
+
 /// A script-facing error.
 pub type ApiResult<T> = Result<T, Box<EvalAltResult>>;
 
 /// An error raised at the script's call site.
 pub fn script_error(message: impl Into<String>) -> Box<EvalAltResult> {
     EvalAltResult::ErrorRuntime(message.into().into(), rhai::Position::NONE).into()
+}
+
+fn check_text_size(what: &str, text: &str) -> ApiResult<()> {
+    if text.len() > MAX_MESSAGE_BYTES {
+        return Err(script_error(format!(
+            "{what}: a text of {} bytes is over the limit of {MAX_MESSAGE_BYTES}",
+            text.len()
+        )));
+    }
+    Ok(())
+}
+
+/// The text an action carries (what it holds in memory, roughly).
+fn action_text_len(action: &Action) -> usize {
+    match action {
+        Action::WriteFile { text, .. }
+        | Action::Manual { text }
+        | Action::Refusal { text }
+        | Action::UnitDropin { text, .. } => text.len(),
+        Action::PsqlEval { sql } => sql.len(),
+        Action::MongoEval { code } => code.len(),
+        Action::Command(spec) => spec.args.iter().map(String::len).sum(),
+        other => std::mem::size_of_val(other),
+    }
+}
+
+fn wait_secs(action: &Action) -> f64 {
+    match action {
+        Action::Wait { seconds } => *seconds,
+        _ => 0.0,
+    }
 }
 
 impl Host {
@@ -125,6 +165,7 @@ impl Host {
                 self.limits.max_actions
             )));
         }
+        self.check_budget(&action)?;
         let started = Instant::now();
         let outcome = self.executor.execute(&action);
         self.watch.extend(started.elapsed());
@@ -154,20 +195,65 @@ impl Host {
         self.current.lock().unwrap().1.declared_duration = Some(duration);
     }
 
-    /// Records a message of the script.
-    pub fn say(&self, level: &'static str, text: String) {
-        self.current
-            .lock()
-            .unwrap()
-            .1
-            .messages
-            .push(Message { level, text });
+    /// Records a message of the script, within the per-text and per-hook caps.
+    pub fn say(&self, level: &'static str, text: String) -> ApiResult<()> {
+        check_text_size(if level == "warn" { "warn" } else { "log" }, &text)?;
+        let mut current = self.current.lock().unwrap();
+        let logged: usize = current.1.messages.iter().map(|m| m.text.len()).sum();
+        if logged + text.len() > MAX_HOOK_MESSAGE_BYTES {
+            return Err(script_error(format!(
+                "stopped: more than {MAX_HOOK_MESSAGE_BYTES} bytes logged in one hook"
+            )));
+        }
+        current.1.messages.push(Message { level, text });
+        Ok(())
+    }
+
+    /// Refuses an action whose text is over its cap, or that would take the hook's actions
+    /// over their total text or sleep.
+    fn check_budget(&self, action: &Action) -> ApiResult<()> {
+        if let Action::Manual { text } | Action::Refusal { text } = action {
+            check_text_size("manual", text)?;
+        }
+        let current = self.current.lock().unwrap();
+        let carried: usize = current.1.actions.iter().map(action_text_len).sum();
+        if carried + action_text_len(action) > MAX_HOOK_ACTION_BYTES {
+            return Err(script_error(format!(
+                "stopped: the actions of one hook carry more than {MAX_HOOK_ACTION_BYTES} bytes of text"
+            )));
+        }
+        if let Action::Wait { seconds } = action {
+            let slept: f64 = current.1.actions.iter().map(wait_secs).sum();
+            if slept + seconds > MAX_HOOK_SLEEP_SECS {
+                return Err(script_error(format!(
+                    "stopped: one hook may sleep {MAX_HOOK_SLEEP_SECS} s in all, {slept} s already planned"
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// The real path of a file the script names, when the sandbox allows it.
     pub fn path(&self, path: &str) -> ApiResult<PathBuf> {
         self.sandbox
             .check_path(path)
+            .map_err(|v| script_error(v.to_string()))
+    }
+
+    /// The real path of a file the script changes: allowed by the sandbox, and neither
+    /// executable nor an allowed program.
+    pub fn writable_path(&self, path: &str) -> ApiResult<PathBuf> {
+        let real = self.path(path)?;
+        self.sandbox
+            .check_writable(&real)
+            .map_err(|v| script_error(v.to_string()))?;
+        Ok(real)
+    }
+
+    /// Refuses a link that would replace a program (see [`SandboxRules::check_link`]).
+    pub fn check_link(&self, link: &std::path::Path, target: &std::path::Path) -> ApiResult<()> {
+        self.sandbox
+            .check_link(link, target)
             .map_err(|v| script_error(v.to_string()))
     }
 

@@ -1,7 +1,9 @@
 //! Procedure scripts: discovery, checksums, the sandboxed Rhai engine and the script API.
 
 pub mod api;
+pub mod argschema;
 pub mod discover;
+pub mod dropin;
 pub mod engine;
 pub mod host;
 pub mod sandbox;

@@ -37,27 +37,28 @@ pub const COMMAND_RUNNERS: &[&str] = &[
     "perl",
 ];
 
-/// Environment variables that change which code a program loads or how it starts: a script
-/// setting them could run anything through an allowed program.
-pub fn is_forbidden_env(name: &str) -> bool {
-    const NAMES: &[&str] = &[
-        "PATH",
-        "NOTIFY_SOCKET",
-        "BASH_ENV",
-        "ENV",
-        "IFS",
-        "SHELLOPTS",
-        "GCONV_PATH",
-        "PYTHONPATH",
-        "PYTHONSTARTUP",
-        "PYTHONHOME",
-        "PERL5LIB",
-        "PERL5OPT",
-        "NODE_OPTIONS",
-        "RUBYOPT",
-        "HOSTALIASES",
-    ];
-    name.starts_with("LD_") || name.starts_with("DYLD_") || NAMES.contains(&name)
+/// The variables besides `CPS_*` that a script may set for a command and that pass from the
+/// engines' file: none of them makes a program load code or configuration from elsewhere.
+pub const DOCUMENTED_ENV: &[&str] = &["TZ", "LANG", "LC_ALL", "GOMAXPROCS", "GOMEMLIMIT", "GOGC"];
+
+/// Whether a name is upper case, digits and `_`, as Canopsis's variables are.
+fn is_upper_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+}
+
+/// Whether a variable of the engines' environment file passes to commands: `CPS_*` and the
+/// documented ones; never PATH, HOME, LD_*...
+pub fn is_engine_env(name: &str) -> bool {
+    is_upper_name(name) && (name.starts_with("CPS_") || DOCUMENTED_ENV.contains(&name))
+}
+
+/// Whether a script may set `name` for a command (allow-list): the engines' variables, and
+/// names starting with `_` (a script's own, which no program reads).
+pub fn is_allowed_script_env(name: &str) -> bool {
+    is_engine_env(name) || (is_upper_name(name) && name.starts_with('_') && name.len() > 1)
 }
 
 /// A refused operation.
@@ -93,6 +94,14 @@ pub enum Violation {
     /// A malformed unit name.
     #[error("sandbox: {0:?} is not a unit name")]
     BadUnitName(String),
+    /// A write, copy or link onto a program.
+    #[error("sandbox: {path} {reason}: a script cannot replace a program")]
+    ProgramReplaced {
+        /// The path.
+        path: String,
+        /// What makes it a program.
+        reason: String,
+    },
     /// A program not on the allow list.
     #[error("sandbox: program {program} is not allowed (allowed: {allowed})")]
     CommandNotAllowed {
@@ -181,11 +190,96 @@ impl SandboxRules {
         }
     }
 
+    /// Refuses writing (or copying over) `real` when it is an executable file or a program of
+    /// the allow-list: `run()` would then run what the script wrote, as root.
+    pub fn check_writable(&self, real: &Path) -> Result<(), Violation> {
+        let refuse = |reason: &str| {
+            Err(Violation::ProgramReplaced {
+                path: real.display().to_string(),
+                reason: reason.to_owned(),
+            })
+        };
+        if self.is_allowed_program(real) {
+            return refuse("is an allowed program");
+        }
+        if is_executable(real) {
+            return refuse("is executable");
+        }
+        Ok(())
+    }
+
+    /// Refuses a link at `link` (its directory resolved) over a program, unless it points at
+    /// another program the package installed in the same directory (4.5.0: engine-axe ->
+    /// engine-axe-community): root's, executable, writable by nobody else, or not there yet.
+    pub fn check_link(&self, link: &Path, target: &Path) -> Result<(), Violation> {
+        let over_program = self.is_allowed_program(link) || is_executable(link);
+        if !over_program && !is_executable(target) {
+            return Ok(());
+        }
+        // A target still missing (the package brings it later) cannot run anything a script
+        // made: a script cannot make a file executable.
+        let package_made = is_package_program(target) || std::fs::symlink_metadata(target).is_err();
+        if target.parent() == link.parent() && package_made && !self.is_allowed_program(link) {
+            return Ok(());
+        }
+        Err(Violation::ProgramReplaced {
+            path: link.display().to_string(),
+            reason: format!(
+                "would become a link to {} ({}), not a program installed beside it by the package",
+                target.display(),
+                describe(target)
+            ),
+        })
+    }
+
+    /// Whether `real` is a program of the allow-list (absolute entries as written, bare names
+    /// in the fixed PATH).
+    fn is_allowed_program(&self, real: &Path) -> bool {
+        self.allowed_commands.iter().any(|program| {
+            if program.starts_with('/') {
+                Path::new(program) == real
+            } else {
+                real.file_name().is_some_and(|n| n == program.as_str())
+                    && real
+                        .parent()
+                        .is_some_and(|d| PROGRAM_DIRS.iter().any(|p| Path::new(p) == d))
+            }
+        })
+    }
+
     /// Whether a path (already resolved) lies below a root that exists on this machine.
     pub fn root_exists_for(&self, real: &Path) -> bool {
         self.file_roots
             .iter()
             .any(|root| real.starts_with(root) && root.exists())
+    }
+}
+
+/// Where bare program names are found (the fixed PATH of commands).
+pub const PROGRAM_DIRS: &[&str] = &["/usr/sbin", "/usr/bin", "/sbin", "/bin"];
+
+/// Whether `path` (or what it links to) is a file with an execute bit.
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+/// A program as a package installs it: a regular file (not a link), executable, root's,
+/// writable by root alone.
+fn is_package_program(path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::symlink_metadata(path).is_ok_and(|m| {
+        m.file_type().is_file() && m.mode() & 0o111 != 0 && m.uid() == 0 && m.mode() & 0o022 == 0
+    })
+}
+
+/// Kind, mode and owner of a path, for messages.
+fn describe(path: &Path) -> String {
+    use std::os::unix::fs::MetadataExt;
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => "a symlink".into(),
+        Ok(m) => format!("mode {:o}, owner uid {}", m.mode() & 0o7777, m.uid()),
+        Err(e) => e.to_string(),
     }
 }
 
@@ -195,7 +289,32 @@ fn join(items: impl Iterator<Item = String>) -> String {
 
 /// Whether a unit is one of canopsis-upgrade's own (which `canopsis*` also matches).
 pub fn is_own_unit(name: &str) -> bool {
-    name.starts_with("canopsis-upgrade")
+    unescape_unit(name).starts_with("canopsis-upgrade")
+}
+
+/// A unit name with systemd's `\xHH` escapes decoded (`canopsis\x2dupgrade` is
+/// `canopsis-upgrade`).
+fn unescape_unit(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut rest = name;
+    while let Some(i) = rest.find("\\x") {
+        out.push_str(&rest[..i]);
+        let hex = rest
+            .get(i + 2..i + 4)
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match hex {
+            Some(byte) => {
+                out.push(char::from(byte));
+                rest = &rest[i + 4..];
+            }
+            None => {
+                out.push('\\');
+                rest = &rest[i + 1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 const UNIT_TYPES: &[&str] = &[
@@ -405,5 +524,33 @@ mod tests {
         assert!(p.check_command("rm").is_err());
         // Even when a careless config lists it.
         assert!(p.check_command("bash").is_err());
+    }
+
+    #[test]
+    fn environment_by_allow_list() {
+        for name in ["CPS_MONGO_URL", "TZ", "GOMAXPROCS"] {
+            assert!(is_engine_env(name) && is_allowed_script_env(name), "{name}");
+        }
+        assert!(is_allowed_script_env("_B2") && !is_engine_env("_B2"));
+        for name in [
+            "PATH",
+            "HOME",
+            "LD_PRELOAD",
+            "ld_preload",
+            "PSQLRC",
+            "OPENSSL_CONF",
+            "PAGER",
+            "GLIBC_TUNABLES",
+            "DOCKER_HOST",
+            "cps_x",
+            "_",
+            "BASH_ENV",
+            "RPM_CONFIGDIR",
+        ] {
+            assert!(
+                !is_engine_env(name) && !is_allowed_script_env(name),
+                "{name}"
+            );
+        }
     }
 }

@@ -1,6 +1,8 @@
 //! Files: listing the ones a directory holds, and writing one atomically.
 
-use std::io::{self, Write};
+use std::io;
+
+use super::safe_fs;
 use std::path::{Path, PathBuf};
 
 /// The regular files of `dir` (not recursive) with extension `ext`, sorted by name; a missing
@@ -49,10 +51,11 @@ pub fn list_files(dir: &Path, suffix: &str) -> io::Result<Vec<PathBuf>> {
     Ok(found)
 }
 
-/// Writes a file atomically: temporary file in the same directory, fsync, rename over the
-/// target, fsync of the directory. The new file keeps the old one's permissions.
+/// Writes a file of the daemon's own (the journal) atomically: a temporary file created
+/// exclusively under an unpredictable name in the same directory, fsync, rename over the
+/// target, fsync of the directory. An existing file keeps its mode and owner; a new one is
+/// 0600, its missing directories 0700.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
     let dir = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
@@ -60,40 +63,7 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let name = path
         .file_name()
         .ok_or_else(|| std::io::Error::other("not a file path"))?;
-    let temp = dir.join(format!(
-        ".{}.tmp-{}",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    let result = (|| {
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&temp)?;
-        file.write_all(bytes)?;
-        match std::fs::metadata(path) {
-            Ok(meta) => {
-                file.set_permissions(meta.permissions())?;
-                let (uid, gid) = (
-                    std::os::unix::fs::MetadataExt::uid(&meta),
-                    std::os::unix::fs::MetadataExt::gid(&meta),
-                );
-                std::os::unix::fs::fchown(&file, Some(uid), Some(gid))?;
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                file.set_permissions(std::fs::Permissions::from_mode(0o644))?;
-            }
-            Err(e) => return Err(e),
-        }
-        file.sync_all()?;
-        std::fs::rename(&temp, path)?;
-        std::fs::File::open(dir)?.sync_all()
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&temp);
-    }
-    result
+    safe_fs::Dir::open_trusted(dir)?.write(name, bytes, safe_fs::WriteOptions::PRIVATE)
 }
 
 #[cfg(test)]
@@ -132,5 +102,10 @@ mod tests {
             std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
             0o640
         );
+        let new = dir.path().join("state/journal.json");
+        write_atomically(&new, b"{}").unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&new), 0o600);
+        assert_eq!(mode(&dir.path().join("state")), 0o700);
     }
 }

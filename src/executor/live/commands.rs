@@ -7,6 +7,7 @@ use super::{fail, LiveExecutor};
 use crate::action::{CommandOutput, CommandSpec, ExecError, Outcome};
 use crate::executor::command::{self, CommandRequest, CommandResult};
 use crate::install::EngineEnv;
+use crate::procedure::sandbox::is_engine_env;
 
 /// How many lines of stderr an error shows.
 const STDERR_TAIL: usize = 5;
@@ -26,8 +27,14 @@ impl LiveExecutor {
 
     /// Runs a script's command.
     pub(super) fn command(&self, spec: &CommandSpec) -> Result<Outcome, ExecError> {
-        let mut extra_env = if spec.engine_env {
-            self.engine_env()?.vars().to_vec()
+        // From the engines' file (which scripts may edit) only Canopsis's variables pass.
+        let mut extra_env: Vec<(String, String)> = if spec.engine_env {
+            let env = self.engine_env()?;
+            env.vars()
+                .iter()
+                .filter(|(name, _)| is_engine_env(name))
+                .cloned()
+                .collect()
         } else {
             Vec::new()
         };

@@ -11,6 +11,9 @@ use crate::action::{Action, ExecError, Outcome};
 use crate::executor::command::{self, CommandRequest};
 use crate::install::InstallMethod;
 
+/// The user the database shells run as on a package install: no write access to the system.
+pub(crate) const DB_SHELL_USER: &str = "nobody";
+
 impl LiveExecutor {
     /// Performs a database action.
     pub(super) fn database_action(&self, action: &Action) -> Result<Outcome, ExecError> {
@@ -45,25 +48,6 @@ impl LiveExecutor {
         Ok(Outcome::Done)
     }
 
-    /// A database shell on a script file: on the host, or in the service's container.
-    fn shell_with_file(
-        &self,
-        service: &str,
-        shell_args: Vec<String>,
-        secrets: &[&str],
-        file: &Path,
-    ) -> Result<Outcome, ExecError> {
-        let file = self.recheck(file)?;
-        let mut request = self.in_service(service, shell_args);
-        request.stdin_file = Some(file.clone());
-        tracing::info!(
-            "{} < {}",
-            command::redact(&request.args.join(" "), secrets),
-            file.display()
-        );
-        self.run(&request, false).map(|_| Outcome::Done)
-    }
-
     /// The MongoDB shell: the notes use `mongo`; MongoDB 6 and later only ship mongosh.
     fn mongo_shell(&self) -> &'static str {
         if self.settings.install == InstallMethod::Packages
@@ -78,11 +62,16 @@ impl LiveExecutor {
     /// A command in a database's service container (compose), or on the host (packages).
     fn in_service(&self, service: &str, shell_args: Vec<String>) -> CommandRequest {
         match self.settings.install {
-            InstallMethod::Packages => CommandRequest::new(
-                &shell_args[0],
-                shell_args[1..].to_vec(),
-                Duration::from_secs(3600),
-            ),
+            InstallMethod::Packages => {
+                let mut request = CommandRequest::new(
+                    &shell_args[0],
+                    shell_args[1..].to_vec(),
+                    Duration::from_secs(3600),
+                );
+                // A database shell needs no privilege of the host: it runs as nobody.
+                request.user = Some(DB_SHELL_USER.to_owned());
+                request
+            }
             InstallMethod::Compose => {
                 let mut args = vec![
                     "compose".to_owned(),
@@ -99,23 +88,33 @@ impl LiveExecutor {
     }
 
     fn mongo_eval(&self, code: &str) -> Result<Outcome, ExecError> {
+        tracing::info!(
+            "{} --eval <{} bytes of code>",
+            self.mongo_shell(),
+            code.len()
+        );
+        self.mongo_with_script(code.as_bytes())
+    }
+
+    /// The MongoDB shell without a database on its command line (`--nodb`): the connection is
+    /// made by the first line of its stdin, so that the URL's password is never on an argv
+    /// (any local user reads those in /proc). stdin is a 0600 file in a 0700 directory.
+    fn mongo_with_script(&self, script: &[u8]) -> Result<Outcome, ExecError> {
         let url = self.engine_var("CPS_MONGO_URL")?;
         let shell = self.mongo_shell();
-        let request = self.in_service(
+        let mut stdin = format!("db = connect({});\n", serde_json::Value::from(url)).into_bytes();
+        stdin.extend_from_slice(script);
+        let secret = SecretFile::new(&stdin).map_err(|e| fail(format!("mongo stdin: {e}")))?;
+        let mut request = self.in_service(
             "mongodb",
             vec![
                 shell.into(),
                 "--quiet".into(),
-                url.clone(),
-                "--eval".into(),
-                code.to_owned(),
+                "--norc".into(),
+                "--nodb".into(),
             ],
         );
-        tracing::info!(
-            "{} --eval <{} bytes of code>",
-            command::redact(&request.args[..request.args.len() - 2].join(" "), &[&url]),
-            code.len()
-        );
+        request.stdin_file = Some(secret.path().to_owned());
         self.run(&request, false).map(|_| Outcome::Done)
     }
 
@@ -133,18 +132,22 @@ impl LiveExecutor {
         }
         let compose = self.settings.install == InstallMethod::Compose;
         let file = file.map(|f| self.recheck(f)).transpose()?;
-        if !compose {
-            if let Some(file) = &file {
-                args.push("-f".into());
-                args.push(file.display().to_string());
-            }
-        } else {
+        if compose {
             // The compose URL names the timescaledb service: only resolvable in its network.
-            args.push(url.clone());
+            // Its password goes through PGPASSWORD (`-e NAME` passes it into the container).
+            args.push(without_password(&url)?);
         }
         let mut request = self.in_service("timescaledb", args);
+        // The daemon opens the file (psql, as nobody, may not be able to).
+        request.stdin_file = file;
         if compose {
-            request.stdin_file = file;
+            request
+                .args
+                .splice(3..3, ["-e".to_owned(), "PGPASSWORD".to_owned()]);
+            let password = postgres_env(&url)?
+                .into_iter()
+                .filter(|(k, _)| k == "PGPASSWORD");
+            request.extra_env.extend(password);
         } else {
             // The URL (with its password) goes through the environment, never the command line.
             request.extra_env = postgres_env(&url)?;
@@ -157,14 +160,11 @@ impl LiveExecutor {
     }
 
     fn mongo(&self, file: &Path) -> Result<Outcome, ExecError> {
-        let url = self.engine_var("CPS_MONGO_URL")?;
-        let shell = self.mongo_shell();
-        self.shell_with_file(
-            "mongodb",
-            vec![shell.into(), "--quiet".into(), url.clone()],
-            &[&url],
-            file,
-        )
+        let file = self.recheck(file)?;
+        let script = super::files::read_bytes(&file)?
+            .ok_or_else(|| fail(format!("{} does not exist", file.display())))?;
+        tracing::info!("{} < {}", self.mongo_shell(), file.display());
+        self.mongo_with_script(&script)
     }
 
     fn psql(&self, file: &Path) -> Result<Outcome, ExecError> {
@@ -209,6 +209,63 @@ impl LiveExecutor {
             request.extra_env.push(("REDISCLI_AUTH".into(), password));
         }
         self.run(&request, false).map(|_| Outcome::Done)
+    }
+}
+
+/// The URL without its password (the user name stays).
+fn without_password(url: &str) -> Result<String, ExecError> {
+    let mut parsed =
+        reqwest::Url::parse(url).map_err(|e| fail(format!("CPS_POSTGRES_URL: {e}")))?;
+    let _ = parsed.set_password(None);
+    Ok(parsed.to_string())
+}
+
+/// A file only root reads (0600 in a fresh 0700 directory of the temporary directory), removed
+/// when dropped: the stdin of a shell that must not see its secret on its command line.
+struct SecretFile {
+    dir: std::path::PathBuf,
+    path: std::path::PathBuf,
+}
+
+impl SecretFile {
+    fn new(bytes: &[u8]) -> std::io::Result<Self> {
+        use std::os::unix::fs::DirBuilderExt;
+        let mut random = [0u8; 8];
+        getrandom_bytes(&mut random)?;
+        let name: String = random.iter().map(|b| format!("{b:02x}")).collect();
+        let dir = std::env::temp_dir().join(format!("canopsis-upgrade-{name}"));
+        // mkdir fails on anything already there (a planted symlink included).
+        std::fs::DirBuilder::new().mode(0o700).create(&dir)?;
+        let path = dir.join("stdin");
+        let written = crate::support::safe_fs::Dir::open_trusted(&dir).and_then(|d| {
+            d.write(
+                std::ffi::OsStr::new("stdin"),
+                bytes,
+                crate::support::safe_fs::WriteOptions::PRIVATE,
+            )
+        });
+        let file = Self { dir, path };
+        written.map(|()| file)
+    }
+
+    fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for SecretFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn getrandom_bytes(buf: &mut [u8]) -> std::io::Result<()> {
+    // SAFETY: getrandom writes at most `len` bytes into the buffer given.
+    let got = unsafe { libc::getrandom(buf.as_mut_ptr().cast(), buf.len(), 0) };
+    if got == buf.len() as isize {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
     }
 }
 

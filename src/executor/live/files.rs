@@ -1,13 +1,14 @@
 //! File actions: every path is checked against the sandbox again at execution (a symlink may
-//! have changed since planning); edits are atomic, after a backup taken once per run.
+//! have changed since planning), then reached through directory handles that never follow a
+//! symlink (`support::safe_fs`): a local user who owns a directory below a root cannot redirect
+//! a write by swapping it. Edits are atomic, after a backup taken once per run.
 
 use std::path::{Path, PathBuf};
 
 use super::{fail, not_of_family, LiveExecutor};
 use crate::action::{Action, Answer, ExecError, Outcome, Query};
-use crate::executor::backup::replace_symlink;
 use crate::executor::edits;
-use crate::support::fs::write_atomically;
+use crate::support::safe_fs::{self, WriteOptions};
 use crate::systemd::envfile;
 
 impl LiveExecutor {
@@ -43,11 +44,7 @@ impl LiveExecutor {
     pub(super) fn file_query(&self, query: &Query) -> Result<Answer, ExecError> {
         Ok(match query {
             Query::FileExists(path) => Answer::Bool(path.exists()),
-            Query::ReadFile(path) => match std::fs::read_to_string(path) {
-                Ok(text) => Answer::Text(Some(text)),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Answer::Text(None),
-                Err(e) => return Err(fail(format!("cannot read {}: {e}", path.display()))),
-            },
+            Query::ReadFile(path) => Answer::Text(read_text(path)?),
             Query::ListFiles { dir, suffix } => Answer::Paths(
                 crate::support::fs::list_files(dir, suffix)
                     .map_err(|e| fail(format!("cannot list {}: {e}", dir.display())))?,
@@ -80,6 +77,16 @@ impl LiveExecutor {
         Ok(real)
     }
 
+    /// [`Self::recheck`], and the file is no program (executable, or on the allow-list).
+    fn recheck_writable(&self, path: &Path) -> Result<PathBuf, ExecError> {
+        let path = self.recheck(path)?;
+        self.settings
+            .rules
+            .check_writable(&path)
+            .map_err(|v| fail(v.to_string()))?;
+        Ok(path)
+    }
+
     /// Reads a file (None when missing), lets `change` compute the new text, and writes it
     /// atomically after a backup, unless nothing changed.
     fn edit(
@@ -87,12 +94,8 @@ impl LiveExecutor {
         path: &Path,
         change: impl FnOnce(&str) -> Result<String, String>,
     ) -> Result<Outcome, ExecError> {
-        let path = self.recheck(path)?;
-        let old = match std::fs::read_to_string(&path) {
-            Ok(text) => Some(text),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            Err(e) => return Err(fail(format!("cannot read {}: {e}", path.display()))),
-        };
+        let path = self.recheck_writable(path)?;
+        let old = read_text(&path)?;
         let new = change(old.as_deref().unwrap_or(""))
             .map_err(|e| fail(format!("{}: {e}", path.display())))?;
         if old.as_deref() == Some(new.as_str()) {
@@ -106,17 +109,18 @@ impl LiveExecutor {
         self.backups
             .save_once(path)
             .map_err(|e| fail(format!("cannot back up {}: {e}", path.display())))?;
-        write_atomically(path, bytes)
+        safe_fs::open_parent(path)
+            .and_then(|(dir, name)| dir.write(&name, bytes, WriteOptions::SHARED))
             .map_err(|e| fail(format!("cannot write {}: {e}", path.display())))?;
         Ok(Outcome::Done)
     }
 
     fn copy_file(&self, from: &Path, to: &Path) -> Result<Outcome, ExecError> {
         let from = self.recheck(from)?;
-        let bytes = std::fs::read(&from)
-            .map_err(|e| fail(format!("cannot read {}: {e}", from.display())))?;
-        let to = self.recheck(to)?;
-        if std::fs::read(&to).is_ok_and(|old| old == bytes) {
+        let bytes = read_bytes(&from)?
+            .ok_or_else(|| fail(format!("cannot read {}: it does not exist", from.display())))?;
+        let to = self.recheck_writable(to)?;
+        if read_bytes(&to)?.is_some_and(|old| old == bytes) {
             Ok(Outcome::Done)
         } else {
             self.write(&to, &bytes)
@@ -128,14 +132,38 @@ impl LiveExecutor {
         let target = self.recheck(target)?;
         let dir = self.recheck(link.parent().unwrap_or(Path::new("/")))?;
         let link = dir.join(link.file_name().unwrap_or_default());
-        if std::fs::read_link(&link).is_ok_and(|t| t == target) {
+        self.settings
+            .rules
+            .check_link(&link, &target)
+            .map_err(|v| fail(v.to_string()))?;
+        let cannot = |e: std::io::Error| fail(format!("cannot link {}: {e}", link.display()));
+        let (handle, name) = safe_fs::open_parent(&link).map_err(cannot)?;
+        if handle
+            .read_link(&name)
+            .is_ok_and(|t| t.as_ref() == Some(&target))
+        {
             return Ok(Outcome::Done);
         }
         self.backups
             .save_once(&link)
             .map_err(|e| fail(format!("cannot back up {}: {e}", link.display())))?;
-        replace_symlink(&target, &link)
-            .map_err(|e| fail(format!("cannot link {}: {e}", link.display())))?;
+        handle.symlink(&name, &target).map_err(cannot)?;
         Ok(Outcome::Done)
     }
+}
+
+/// A file's bytes (None when missing): see [`safe_fs::read_capped`].
+pub(crate) fn read_bytes(path: &Path) -> Result<Option<Vec<u8>>, ExecError> {
+    safe_fs::read_capped(path, safe_fs::MAX_SCRIPT_READ)
+        .map_err(|e| fail(format!("cannot read {}: {e}", path.display())))
+}
+
+/// A text file (None when missing), read as [`read_bytes`] does.
+pub(crate) fn read_text(path: &Path) -> Result<Option<String>, ExecError> {
+    read_bytes(path)?
+        .map(|bytes| {
+            String::from_utf8(bytes)
+                .map_err(|_| fail(format!("cannot read {}: not UTF-8 text", path.display())))
+        })
+        .transpose()
 }

@@ -20,6 +20,7 @@ use crate::executor::fault::Hold;
 use crate::install::InstallMethod;
 use crate::procedure::sandbox::SandboxRules;
 use crate::systemd::{self, Systemd};
+pub(crate) use files::read_text;
 
 /// What the live executor needs to know of the installation.
 #[derive(Debug, Clone)]

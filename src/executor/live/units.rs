@@ -149,6 +149,14 @@ impl LiveExecutor {
 
     /// Writes `<dropin_dir>/<unit>.d/<name>.conf` and reloads systemd, unless it is already so.
     fn unit_dropin(&self, unit: &str, name: &str, text: &str) -> Result<Outcome, ExecError> {
+        // Checked again here: an action may come from a plan made elsewhere.
+        crate::procedure::dropin::check_unit_name(unit).map_err(fail)?;
+        crate::procedure::dropin::check_text(text).map_err(fail)?;
+        if crate::procedure::sandbox::is_own_unit(unit) {
+            return Err(fail(format!(
+                "sandbox: {unit} is one of the daemon's own units"
+            )));
+        }
         let dir = self.settings.dropin_dir.join(format!("{unit}.d"));
         std::fs::create_dir_all(&dir)
             .map_err(|e| fail(format!("cannot create {}: {e}", dir.display())))?;

@@ -6,8 +6,9 @@ use rhai::{Array, Dynamic, ImmutableString, Map};
 use super::{api_fn, non_empty, Registrar};
 use crate::action::{Action, CommandSpec, Outcome};
 use crate::install::InstallMethod;
+use crate::procedure::argschema;
 use crate::procedure::host::{script_error, ApiResult, Host};
-use crate::procedure::sandbox::is_forbidden_env;
+use crate::procedure::sandbox::{is_allowed_script_env, DOCUMENTED_ENV};
 use crate::systemd::envfile;
 
 /// The Canopsis tools `canopsis_tool` runs (from /opt/canopsis/bin).
@@ -137,6 +138,7 @@ fn command(host: &Host, program: &str, args: Array, options: Map) -> ApiResult<M
     for (key, value) in options {
         apply_option(host, &mut spec, &key, value)?;
     }
+    argschema::check(program, &spec.args).map_err(script_error)?;
     let output = match host.perform(Action::Command(spec))? {
         Outcome::Command(output) => output,
         Outcome::Done | Outcome::Skipped(_) => Default::default(),
@@ -212,9 +214,10 @@ fn apply_option(host: &Host, spec: &mut CommandSpec, key: &str, value: Dynamic) 
 /// The value of one variable of the `env` option: an error when the sandbox forbids the
 /// variable, None when the name is not a variable name or the value not a string.
 fn env_value(program: &str, name: &str, value: Dynamic) -> Option<ApiResult<String>> {
-    if is_forbidden_env(name) {
+    if envfile::is_valid_name(name) && !is_allowed_script_env(name) {
         return Some(Err(script_error(format!(
-            "sandbox: run({program:?}): setting {name} is not allowed"
+            "sandbox: run({program:?}): setting {name} is not allowed (only CPS_*, _*, {})",
+            DOCUMENTED_ENV.join(", ")
         ))));
     }
     let value = value.into_immutable_string().ok()?;

@@ -20,7 +20,7 @@ pub(super) fn register(r: &mut Registrar) {
         "env_set",
         "Sets KEY=value in an environment file (.env, go-engines-vars.conf), adding the line if missing.",
         |h, path: &str, key: &str, value: &str| -> ApiResult<()> {
-            let path = h.path(path)?;
+            let path = h.writable_path(path)?;
             if !envfile::is_valid_name(key) {
                 return Err(script_error(format!("env_set: {key:?} is not a variable name")));
             }
@@ -60,7 +60,7 @@ fn register_whole_files(r: &mut Registrar) {
         "write_file",
         "Writes a whole file (atomically), replacing what was there.",
         |h, path: &str, text: &str| -> ApiResult<()> {
-            let path = h.path(path)?;
+            let path = h.writable_path(path)?;
             h.perform(Action::WriteFile {
                 path,
                 text: text.into(),
@@ -74,7 +74,7 @@ fn register_whole_files(r: &mut Registrar) {
         "Copies a file (atomically), replacing `to`; the source may come with the new packages.",
         |h, from: &str, to: &str| -> ApiResult<()> {
             let from = h.path(from)?;
-            let to = h.path(to)?;
+            let to = h.writable_path(to)?;
             h.perform(Action::CopyFile { from, to }).map(drop)
         }
     );
@@ -86,6 +86,7 @@ fn register_whole_files(r: &mut Registrar) {
             let target = h.path(target)?;
             // The link itself is checked, not what it points to now.
             let link = h.path_of_link(link)?;
+            h.check_link(&link, &target)?;
             h.perform(Action::Symlink { link, target }).map(drop)
         }
     );
@@ -110,7 +111,7 @@ fn register_line_additions(r: &mut Registrar) {
         "ensure_line",
         "Appends a line to a file unless the same line is already there (creates the file).",
         |h, path: &str, line: &str| -> ApiResult<()> {
-            let path = h.path(path)?;
+            let path = h.writable_path(path)?;
             let line = single_line(line)?;
             h.perform(Action::EnsureLine {
                 path,
@@ -125,7 +126,7 @@ fn register_line_additions(r: &mut Registrar) {
         "ensure_line",
         "Appends a line unless a line starting with `prefix` is there (like `grep -q ^prefix || echo line >>`).",
         |h, path: &str, line: &str, prefix: &str| -> ApiResult<()> {
-            let path = h.path(path)?;
+            let path = h.writable_path(path)?;
             let line = single_line(line)?;
             let prefix = Some(non_empty("prefix", prefix)?);
             h.perform(Action::EnsureLine { path, line, prefix }).map(drop)
@@ -140,7 +141,7 @@ fn register_edits(r: &mut Registrar) {
         "remove_lines",
         "Removes every line starting with `prefix`.",
         |h, path: &str, prefix: &str| -> ApiResult<()> {
-            let path = h.path(path)?;
+            let path = h.writable_path(path)?;
             let prefix = non_empty("prefix", prefix)?;
             h.perform(Action::RemoveLines { path, prefix }).map(drop)
         }
@@ -150,7 +151,7 @@ fn register_edits(r: &mut Registrar) {
         "replace_in_file",
         "Replaces every occurrence of `from` with `to` in a file.",
         |h, path: &str, from: &str, to: &str| -> ApiResult<()> {
-            let path = h.path(path)?;
+            let path = h.writable_path(path)?;
             let from = non_empty("from", from)?;
             h.perform(Action::ReplaceInFile {
                 path,
@@ -183,7 +184,7 @@ fn register_toml(r: &mut Registrar) {
         "toml_set",
         "Sets a dotted key of a TOML file, keeping its comments (string, int, float, bool or array).",
         |h, path: &str, key: &str, value: Dynamic| -> ApiResult<()> {
-            let path = h.path(path)?;
+            let path = h.writable_path(path)?;
             let value: serde_json::Value = rhai::serde::from_dynamic(&value)
                 .map_err(|e| script_error(format!("toml_set: {e}")))?;
             tomlfile::value_from_json(&value).map_err(|e| script_error(format!("toml_set: {e}")))?;
@@ -196,7 +197,7 @@ fn register_toml(r: &mut Registrar) {
         "toml_remove",
         "Removes a dotted key of a TOML file, keeping its comments.",
         |h, path: &str, key: &str| -> ApiResult<()> {
-            let path = h.path(path)?;
+            let path = h.writable_path(path)?;
             tomlfile::get("", key).map_err(|e| script_error(format!("toml_remove: {e}")))?;
             h.perform(Action::TomlRemove {
                 path,

@@ -4,6 +4,7 @@ use rhai::Array;
 
 use super::{api_fn, boolean, Registrar};
 use crate::action::{Action, Query};
+use crate::procedure::dropin;
 use crate::procedure::host::{script_error, ApiResult};
 
 pub(super) fn register(r: &mut Registrar) {
@@ -15,6 +16,8 @@ pub(super) fn register(r: &mut Registrar) {
         "Writes /etc/systemd/system/<unit>.d/<name>.conf (replacing it) and reloads systemd.",
         |h, unit: &str, name: &str, text: &str| -> ApiResult<()> {
             let unit = h.unit(unit)?;
+            dropin::check_unit_name(&unit).map_err(script_error)?;
+            dropin::check_text(text).map_err(script_error)?;
             let valid = !name.is_empty()
                 && name
                     .bytes()
