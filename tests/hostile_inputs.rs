@@ -35,9 +35,9 @@ fn addons_and_release_scripts_others_can_write_are_refused() {
     write(&releases.join("4.5.0.rhai"), "fn after_update() {}", 0o644);
     std::os::unix::fs::chown(releases.join("4.5.0.rhai"), Some(65534), Some(65534)).unwrap();
 
-    let errors = discover::load(&[releases], &[addons])
-        .err()
-        .expect("refused");
+    let Err(errors) = discover::load(&[releases], &[addons]) else {
+        panic!("the untrusted scripts must be refused");
+    };
     let text: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
     assert_eq!(errors.len(), 3, "{text:?}");
     assert!(

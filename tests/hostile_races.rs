@@ -99,7 +99,7 @@ fn executor(
         runtime_unit_files: true,
         canopsis_units: vec!["canopsis*".into()],
         settle: Duration::from_secs(1),
-        rules: SandboxRules::new(&[layout.root.clone()], vec![], vec![]),
+        rules: SandboxRules::new(std::slice::from_ref(&layout.root), vec![], vec![]),
     };
     let backups = BackupStore::new(
         state.join("backups"),

@@ -80,7 +80,7 @@ impl Harness {
         let mut allowed: Vec<String> = PROGRAMS.iter().map(|p| p.to_string()).collect();
         allowed.push(format!("{}/bin/canopsis-reconfigure", opt.display()));
         let rules = SandboxRules::new(
-            &[opt.clone()],
+            std::slice::from_ref(&opt),
             vec![glob::Pattern::new("canopsis*").unwrap()],
             allowed,
         );
