@@ -88,34 +88,28 @@ impl LiveExecutor {
     }
 
     fn mongo_eval(&self, code: &str) -> Result<Outcome, ExecError> {
+        let url = self.engine_var("CPS_MONGO_URL")?;
+        let mut args = self.mongo_args(&url);
+        args.extend(["--eval".to_owned(), code.to_owned()]);
+        let request = self.in_service("mongodb", args);
         tracing::info!(
             "{} --eval <{} bytes of code>",
-            self.mongo_shell(),
+            command::redact(&request.args[..request.args.len() - 2].join(" "), &[&url]),
             code.len()
         );
-        self.mongo_with_script(code.as_bytes())
+        self.run(&request, false).map(|_| Outcome::Done)
     }
 
-    /// The MongoDB shell without a database on its command line (`--nodb`): the connection is
-    /// made by the first line of its stdin, so that the URL's password is never on an argv
-    /// (any local user reads those in /proc). stdin is a 0600 file in a 0700 directory.
-    fn mongo_with_script(&self, script: &[u8]) -> Result<Outcome, ExecError> {
-        let url = self.engine_var("CPS_MONGO_URL")?;
-        let shell = self.mongo_shell();
-        let mut stdin = format!("db = connect({});\n", serde_json::Value::from(url)).into_bytes();
-        stdin.extend_from_slice(script);
-        let secret = SecretFile::new(&stdin).map_err(|e| fail(format!("mongo stdin: {e}")))?;
-        let mut request = self.in_service(
-            "mongodb",
-            vec![
-                shell.into(),
-                "--quiet".into(),
-                "--norc".into(),
-                "--nodb".into(),
-            ],
-        );
-        request.stdin_file = Some(secret.path().to_owned());
-        self.run(&request, false).map(|_| Outcome::Done)
+    /// The MongoDB shell on CPS_MONGO_URL, without its rc file. The URL is still on its
+    /// command line: the shells read no password from the environment, and the script file
+    /// comes on stdin (see the report of issue 10).
+    fn mongo_args(&self, url: &str) -> Vec<String> {
+        vec![
+            self.mongo_shell().to_owned(),
+            "--quiet".into(),
+            "--norc".into(),
+            url.to_owned(),
+        ]
     }
 
     /// psql on a file (stdin) or on SQL text (`-c`): on the host with the URL in libpq's
@@ -160,11 +154,17 @@ impl LiveExecutor {
     }
 
     fn mongo(&self, file: &Path) -> Result<Outcome, ExecError> {
+        let url = self.engine_var("CPS_MONGO_URL")?;
         let file = self.recheck(file)?;
-        let script = super::files::read_bytes(&file)?
-            .ok_or_else(|| fail(format!("{} does not exist", file.display())))?;
-        tracing::info!("{} < {}", self.mongo_shell(), file.display());
-        self.mongo_with_script(&script)
+        let mut request = self.in_service("mongodb", self.mongo_args(&url));
+        // The daemon opens the file (the shell, as nobody, may not be able to).
+        request.stdin_file = Some(file.clone());
+        tracing::info!(
+            "{} < {}",
+            command::redact(&request.args.join(" "), &[&url]),
+            file.display()
+        );
+        self.run(&request, false).map(|_| Outcome::Done)
     }
 
     fn psql(&self, file: &Path) -> Result<Outcome, ExecError> {
@@ -218,55 +218,6 @@ fn without_password(url: &str) -> Result<String, ExecError> {
         reqwest::Url::parse(url).map_err(|e| fail(format!("CPS_POSTGRES_URL: {e}")))?;
     let _ = parsed.set_password(None);
     Ok(parsed.to_string())
-}
-
-/// A file only root reads (0600 in a fresh 0700 directory of the temporary directory), removed
-/// when dropped: the stdin of a shell that must not see its secret on its command line.
-struct SecretFile {
-    dir: std::path::PathBuf,
-    path: std::path::PathBuf,
-}
-
-impl SecretFile {
-    fn new(bytes: &[u8]) -> std::io::Result<Self> {
-        use std::os::unix::fs::DirBuilderExt;
-        let mut random = [0u8; 8];
-        getrandom_bytes(&mut random)?;
-        let name: String = random.iter().map(|b| format!("{b:02x}")).collect();
-        let dir = std::env::temp_dir().join(format!("canopsis-upgrade-{name}"));
-        // mkdir fails on anything already there (a planted symlink included).
-        std::fs::DirBuilder::new().mode(0o700).create(&dir)?;
-        let path = dir.join("stdin");
-        let written = crate::support::safe_fs::Dir::open_trusted(&dir).and_then(|d| {
-            d.write(
-                std::ffi::OsStr::new("stdin"),
-                bytes,
-                crate::support::safe_fs::WriteOptions::PRIVATE,
-            )
-        });
-        let file = Self { dir, path };
-        written.map(|()| file)
-    }
-
-    fn path(&self) -> &Path {
-        &self.path
-    }
-}
-
-impl Drop for SecretFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn getrandom_bytes(buf: &mut [u8]) -> std::io::Result<()> {
-    // SAFETY: getrandom writes at most `len` bytes into the buffer given.
-    let got = unsafe { libc::getrandom(buf.as_mut_ptr().cast(), buf.len(), 0) };
-    if got == buf.len() as isize {
-        Ok(())
-    } else {
-        Err(std::io::Error::last_os_error())
-    }
 }
 
 /// libpq's environment for a `postgresql://user:password@host:port/db` URL.
