@@ -2,61 +2,17 @@
 //! with passwords (the machine's real PostgreSQL and Redis, which trust local connections and
 //! so accept any), a sampler reads every `/proc/*/cmdline` and never finds the password.
 
-use canopsis_upgrade_test_support::sdsandbox;
+use canopsis_upgrade_test_support::live_executor;
 
-use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
-use std::time::Duration;
 
 use canopsis_upgrade::action::{Action, Executor};
-use canopsis_upgrade::executor::backup::BackupStore;
-use canopsis_upgrade::executor::live::{LiveExecutor, LiveSettings};
-use canopsis_upgrade::install::InstallMethod;
-use canopsis_upgrade::journal::JournalFile;
-use canopsis_upgrade::procedure::sandbox::SandboxRules;
-use canopsis_upgrade::systemd::Systemd;
 
 /// A Redis database number no other test uses.
-const REDIS_DB: &str = "13";
+const REDIS_DB: &str = "14";
 
-struct Fixture {
-    _sandbox: sdsandbox::Sandbox,
-    _runtime: tokio::runtime::Runtime,
-    dir: tempfile::TempDir,
-    executor: LiveExecutor,
-}
-
-fn fixture(env_file: &str) -> Fixture {
-    let sandbox = sdsandbox::Sandbox::boot(sdsandbox::SandboxOptions::default());
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let systemd = runtime
-        .block_on(Systemd::connect_to(
-            &sandbox.bus_address(),
-            Duration::from_secs(30),
-        ))
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("go-engines-vars.conf"), env_file).unwrap();
-    let journal = Arc::new(JournalFile::open(&dir.path().join("journal.json")).unwrap());
-    let step = Arc::new(AtomicUsize::new(1));
-    let settings = LiveSettings {
-        install: InstallMethod::Packages,
-        compose_dir: None,
-        engine_env_file: dir.path().join("go-engines-vars.conf"),
-        dropin_dir: dir.path().join("units"),
-        runtime_unit_files: true,
-        canopsis_units: vec!["canopsis*".into()],
-        settle: Duration::from_secs(1),
-        rules: SandboxRules::new(&[dir.path().to_path_buf()], vec![], vec![]),
-    };
-    let backups = BackupStore::new(dir.path().join("backups"), journal, step.clone());
-    let executor = LiveExecutor::new(settings, systemd, runtime.handle().clone(), backups);
-    Fixture {
-        _sandbox: sandbox,
-        _runtime: runtime,
-        dir,
-        executor,
-    }
+fn fixture(env_file: &str) -> live_executor::LiveFixture {
+    live_executor::boot(env_file)
 }
 
 /// What the sampler saw: rounds, command lines holding the needle, and the real uid of every

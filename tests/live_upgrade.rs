@@ -140,6 +140,22 @@ fn unacknowledged_manual_steps_fail_the_start() {
     assert!(calls(&s).is_empty());
 }
 
+/// `journalctl -p err -u UNIT -o FORMAT` inside the sandbox.
+fn error_journal(s: &Installed, format: &str) -> String {
+    let _ = s.exec(&["journalctl", "--sync"]);
+    let out = s.exec(&[
+        "journalctl",
+        "-p",
+        "err",
+        "-u",
+        UNIT,
+        "--no-pager",
+        "-o",
+        format,
+    ]);
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 #[test]
 fn a_failing_engine_fails_the_run_by_name_and_edited_files_are_restored() {
     let s = canopsis::install_4_4_0();
@@ -159,18 +175,7 @@ fn a_failing_engine_fails_the_run_by_name_and_edited_files_are_restored() {
     );
     assert!(status.contains("file(s) restored"), "{status}");
     // journald: the failure at PRIORITY err, once, with the run's fields.
-    let _ = s.exec(&["journalctl", "--sync"]);
-    let errors = s.exec(&[
-        "journalctl",
-        "-p",
-        "err",
-        "-u",
-        UNIT,
-        "--no-pager",
-        "-o",
-        "cat",
-    ]);
-    let errors = String::from_utf8_lossy(&errors.stdout).into_owned();
+    let errors = error_journal(&s, "cat");
     let failure: Vec<&str> = errors
         .lines()
         .filter(|l| l.contains("failed at 4/5 standard reconfigure"))
@@ -181,17 +186,7 @@ fn a_failing_engine_fails_the_run_by_name_and_edited_files_are_restored() {
         "once at err: {errors}\n{}",
         s.journal(UNIT)
     );
-    let fields = s.exec(&[
-        "journalctl",
-        "-p",
-        "err",
-        "-u",
-        UNIT,
-        "--no-pager",
-        "-o",
-        "verbose",
-    ]);
-    let fields = String::from_utf8_lossy(&fields.stdout).into_owned();
+    let fields = error_journal(&s, "verbose");
     assert!(fields.contains("UPGRADE_RUN_ID="), "{fields}");
     assert!(fields.contains("PRIORITY=3"), "{fields}");
     assert!(

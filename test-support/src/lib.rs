@@ -6,11 +6,13 @@
 //! - [`fake_canopsis`]: the Canopsis REST API, as its contract says;
 //! - [`broker`]: a private vhost of the real RabbitMQ, publishers and queue readers;
 //! - [`engines`]: engine stand-ins that consume the queues;
+//! - [`live_executor`]: the live executor alone, for database actions;
 //! - [`site`]: a private config directory and the built binary run with it.
 
 pub mod broker;
 pub mod canopsis;
 pub mod engines;
 pub mod fake_canopsis;
+pub mod live_executor;
 pub mod sdsandbox;
 pub mod site;
